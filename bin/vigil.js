@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point of the `vigil` command: runs the compiled CLI (npm install builds it).
+let cli;
+try {
+  cli = await import("../dist/src/cli/main.js");
+} catch (error) {
+  if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist")) {
+    process.stderr.write("vigil: not built yet; run 'npm run build' (npm install does it) and try again\n");
+    process.exit(2);
+  }
+  throw error;
+}
+process.exitCode = await cli.main(process.argv.slice(2));

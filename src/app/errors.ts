@@ -1,0 +1,12 @@
+/** Errors of the use-case layer. */
+import { VigilError } from "../core/index.js";
+
+/** A file or folder the use case needs is missing or unreadable. */
+export class FileAccessError extends VigilError {
+  readonly path: string;
+  constructor(message: string, path: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FileAccessError";
+    this.path = path;
+  }
+}

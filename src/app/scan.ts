@@ -1,0 +1,122 @@
+/**
+ * The offline scan: evaluate the catalogue over a folder of observation files (a snapshot of an
+ * estate), with config, waivers and `now`.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  type Catalogue,
+  checkConfig,
+  evaluate,
+  type Finding,
+  formatInstant,
+  indexWaivers,
+  InputError,
+  type Run,
+  type Summary,
+  summarize,
+  type VigilConfig,
+  type Waiver,
+  type WaiverIndex,
+} from "../core/index.js";
+import { displayPath, listFiles, readJsonFile } from "./files.js";
+import { configValidator, waiverValidator } from "./policies.js";
+
+/** The result of one scan, as the JSON output carries it. */
+export interface ScanResult {
+  run: Run & { snapshot?: string; config?: string };
+  findings: Finding[];
+  summary: Summary;
+}
+
+/** A loaded, checked config and its waivers. */
+export interface LoadedConfig {
+  config: VigilConfig | undefined;
+  waivers: WaiverIndex | undefined;
+}
+
+/**
+ * Load a config file (schema, then semantic checks against the catalogue) and an optional
+ * separate waiver file.
+ * @throws InputErrors naming file and pointer; FileAccessError when a file cannot be read.
+ */
+export function loadConfig(catalogue: Catalogue, configPath?: string, waiverPath?: string): LoadedConfig {
+  let config: VigilConfig | undefined;
+  const waivers: Waiver[] = [];
+  if (configPath !== undefined) {
+    const file = displayPath(configPath);
+    const data = readJsonFile(configPath);
+    configValidator()(data, file);
+    config = data as VigilConfig;
+    checkConfig(config, catalogue, file);
+    waivers.push(...(config.waivers ?? []));
+  }
+  let index: WaiverIndex | undefined;
+  if (config?.waivers !== undefined) index = indexWaivers(config.waivers, displayPath(configPath as string));
+  if (waiverPath !== undefined) {
+    const file = displayPath(waiverPath);
+    const data = readJsonFile(waiverPath);
+    waiverValidator()(data, file);
+    const list = (data as { waivers: Waiver[] }).waivers;
+    checkConfig({ waivers: list }, catalogue, file);
+    waivers.push(...list);
+    index = indexWaivers(waivers, file);
+  }
+  return { config, waivers: index };
+}
+
+/**
+ * Read every `*.json` file below a snapshot folder: each holds one observation or an array of
+ * them. A file that is not JSON is an input error; an observation that is malformed is kept and
+ * becomes `error` findings.
+ * @throws InputError for malformed JSON or a file holding neither an object nor an array.
+ */
+export function readSnapshot(dir: string): unknown[] {
+  const observations: unknown[] = [];
+  for (const path of listFiles(dir, (name) => name.endsWith(".json"))) {
+    const data = readJsonFile(path);
+    if (Array.isArray(data)) observations.push(...data);
+    else if (data !== null && typeof data === "object") observations.push(data);
+    else throw new InputError("expected an observation object or an array of them", { file: displayPath(path), pointer: "" });
+  }
+  return observations;
+}
+
+/** Options of a scan besides the catalogue and observations. */
+export interface ScanOptions {
+  nowMs: number;
+  /** The clock, for the run's start and end times (tests pass a fixed one). */
+  clock?: () => number;
+  loaded?: LoadedConfig;
+  runId?: string;
+  snapshot?: string;
+  configPath?: string;
+  vigilVersion: string;
+}
+
+/** Evaluate the catalogue over observations and describe the run. */
+export function scanObservations(catalogue: Catalogue, observations: readonly unknown[], options: ScanOptions): ScanResult {
+  const clock = options.clock ?? Date.now;
+  const startedAt = formatInstant(clock());
+  const findings = evaluate(catalogue, observations, {
+    nowMs: options.nowMs,
+    ...(options.loaded?.config !== undefined ? { config: options.loaded.config } : {}),
+    ...(options.loaded?.waivers !== undefined ? { waivers: options.loaded.waivers } : {}),
+  });
+  const completedAt = formatInstant(clock());
+  return {
+    run: {
+      id: options.runId ?? randomUUID(),
+      trigger: "cli",
+      startedAt,
+      completedAt,
+      now: formatInstant(options.nowMs),
+      vigilVersion: options.vigilVersion,
+      controls: catalogue.controls.length,
+      observations: observations.length,
+      ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
+      ...(options.configPath !== undefined ? { config: options.configPath } : {}),
+    },
+    findings,
+    summary: summarize(findings),
+  };
+}

@@ -1,0 +1,76 @@
+/** Help texts of the `vigil` commands (kept in step with the README's CLI reference). */
+
+export const CLI_HELP = `vigil — policy-and-compliance scanner for Azure and Kubernetes estates
+
+Usage:
+  vigil scan --snapshot DIR [options]     evaluate the controls over a folder of observations
+  vigil policies validate [PATH...]       check control files against the schema and compile them
+  vigil policies test [--verbose]         run every control's fixtures
+  vigil policies list [--family F] [--framework F]
+  vigil --version
+
+Run 'vigil <command> --help' for a command's options.
+
+Exit codes: 0 ok; 1 failing findings at or above --fail-on (or a fixture miss);
+2 a usage or input error, or an 'error' finding at or above --fail-on (fail closed).
+`;
+
+export const POLICIES_HELP = `Usage: vigil policies <validate|test|list> [options]
+
+  validate [PATH...]   validate and compile controls (default: the bundled policies/controls);
+                       PATH is a control.json file or a folder searched for control.json files.
+                       Exit 0 valid, 2 invalid (every error names the file and JSON pointer).
+  test                 run every control's fixtures; exit 1 on any miss.
+  list                 list controls, optionally filtered by family or framework.
+`;
+
+export const POLICIES_VALIDATE_HELP = `Usage: vigil policies validate [PATH...]
+
+Validates control files against policies/schema/control.schema.json and compiles their rules
+(unknown operators, functions, aliases and undeclared parameters are errors). With no PATH the
+bundled catalogue is checked; duplicate ids across the files are errors.
+
+Exit codes: 0 valid, 2 invalid.
+`;
+
+export const POLICIES_TEST_HELP = `Usage: vigil policies test [--controls DIR] [--verbose]
+
+Runs every fixture under <control>/fixtures/: each file's name starts with the status it must
+produce (pass., fail., error., not_applicable.). Prints misses and a per-control table, then
+'N passed, N failed'.
+
+  --controls DIR   catalogue folder (default: the bundled policies/controls)
+  --verbose        print every fixture with its finding's reason
+
+Exit codes: 0 all fixtures pass, 1 a fixture missed, 2 the catalogue does not load.
+`;
+
+export const POLICIES_LIST_HELP = `Usage: vigil policies list [--family F] [--framework FW] [--format table|json]
+
+  --family F       one of mfa, segmentation, backup-encryption, immutable-storage, tls,
+                   backup-age, failover
+  --framework FW   one of iso27001, soc2, nist80053, mcsb, cis: list controls mapped to it and
+                   show their requirement ids
+  --format         table (default) or json
+  --controls DIR   catalogue folder (default: the bundled policies/controls)
+`;
+
+export const SCAN_HELP = `Usage: vigil scan --snapshot DIR [options]
+
+Evaluates every control over a folder of observation files: each *.json file holds one
+observation { "id", "type", "document", "scope"?, "source"?, "error"?, "gaps"? } or an array of
+them (see docs/observations.md).
+
+  --snapshot DIR     folder of observation files (required)
+  --format FMT       table (default), json, csv or sarif
+  --out FILE         write the output to FILE (whole or not at all) instead of stdout
+  --fail-on SEV      critical, high (default), medium, low, or none (always exit 0 on findings)
+  --now ISO          evaluation time (default: the clock); makes a scan reproducible
+  --config FILE      parameter overrides per environment, disabled controls, waivers
+  --waivers FILE     a waiver file { "waivers": [ … ] }
+  --controls DIR     catalogue folder (default: the bundled policies/controls)
+  --all              table: also list passing and not-applicable findings
+
+Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings;
+2 a usage or input error, or an 'error' finding at or above --fail-on (fail closed).
+`;

@@ -1,0 +1,268 @@
+/**
+ * The `vigil` command line: `policies validate|test|list` and `scan --snapshot`. Exit codes:
+ * 0 ok, 1 failing findings (or a fixture miss), 2 a usage or input error, or an `error` finding at
+ * or above the threshold (fail closed).
+ */
+import { randomBytes } from "node:crypto";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  FileAccessError,
+  loadCatalogue,
+  loadConfig,
+  readSnapshot,
+  runFixtures,
+  scanObservations,
+  vigilVersion,
+} from "../app/index.js";
+import {
+  atOrAbove,
+  FAMILIES,
+  FRAMEWORKS,
+  InputError,
+  InputErrors,
+  parseInstant,
+  SEVERITIES,
+  type Severity,
+} from "../core/index.js";
+import { renderCsv, renderJson, renderSarif, renderTable, terminalSafe } from "../reports/index.js";
+import { CLI_HELP, POLICIES_HELP, POLICIES_LIST_HELP, POLICIES_TEST_HELP, POLICIES_VALIDATE_HELP, SCAN_HELP } from "./help.js";
+
+/** Where the CLI writes; tests pass buffers. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The clock, epoch ms. */
+  now: () => number;
+}
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  now: () => Date.now(),
+};
+
+/** A wrong flag, a missing argument, a bad value: exit 2 with the command's help hint. */
+export class UsageError extends InputError {
+  constructor(message: string) {
+    super(message, { code: "Usage" });
+    this.name = "UsageError";
+  }
+}
+
+const FORMATS = ["table", "json", "csv", "sarif"] as const;
+const FAIL_ON = [...SEVERITIES, "none"] as const;
+
+/** Run the CLI with arguments (without `node` and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  try {
+    return await dispatch([...argv], io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`vigil: ${error.message}\nRun 'vigil --help' for usage.\n`);
+    return 2;
+  }
+  if (error instanceof InputErrors) {
+    io.stderr(`vigil: ${error.errors.length} input error${error.errors.length === 1 ? "" : "s"}:\n${error.errors.map((e) => `  ${terminalSafe(e.message)}`).join("\n")}\n`);
+    return 2;
+  }
+  if (error instanceof InputError || error instanceof FileAccessError) {
+    io.stderr(`vigil: ${terminalSafe(error.message)}\n`);
+    return 2;
+  }
+  io.stderr(`vigil: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return 2;
+}
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    io.stdout(CLI_HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version" || command === "-v") {
+    io.stdout(`${vigilVersion()}\n`);
+    return 0;
+  }
+  if (command === "policies") return policies(rest, io);
+  if (command === "scan") return scan(rest, io);
+  throw new UsageError(`unknown command '${command}'`);
+}
+
+type OptionSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+function parse(args: string[], options: OptionSpec, allowPositionals = false): Parsed {
+  try {
+    const parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+    return { values: parsed.values as Parsed["values"], positionals: parsed.positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+}
+
+function policies(argv: string[], io: CliIo): number {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    io.stdout(POLICIES_HELP);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub === "validate") return policiesValidate(rest, io);
+  if (sub === "test") return policiesTest(rest, io);
+  if (sub === "list") return policiesList(rest, io);
+  throw new UsageError(`unknown command 'policies ${sub}'`);
+}
+
+function policiesValidate(argv: string[], io: CliIo): number {
+  const { values, positionals } = parse(argv, {}, true);
+  if (values.help === true) {
+    io.stdout(POLICIES_VALIDATE_HELP);
+    return 0;
+  }
+  const catalogue = positionals.length === 0 ? loadCatalogue() : loadCatalogue(positionals);
+  io.stdout(`${catalogue.controls.length} controls valid\n`);
+  return 0;
+}
+
+function policiesTest(argv: string[], io: CliIo): number {
+  const { values } = parse(argv, { controls: { type: "string" }, verbose: { type: "boolean" } });
+  if (values.help === true) {
+    io.stdout(POLICIES_TEST_HELP);
+    return 0;
+  }
+  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
+  const { results, coverage } = runFixtures(catalogue);
+  const lines: string[] = [];
+  lines.push(`${"RESULT".padEnd(6)} ${"CONTROL".padEnd(48)} ${"EXPECTED".padEnd(15)} ${"ACTUAL".padEnd(15)} FIXTURE`);
+  for (const r of results) {
+    if (r.ok && values.verbose !== true) continue;
+    lines.push(`${(r.ok ? "ok" : "MISS").padEnd(6)} ${r.controlId.padEnd(48)} ${String(r.expected ?? "-").padEnd(15)} ${String(r.actual ?? "-").padEnd(15)} ${basename(r.file)}`);
+    if (!r.ok || values.verbose === true) lines.push(`       ${terminalSafe(r.detail)}`);
+  }
+  const misses = results.filter((r) => !r.ok).length;
+  const families = new Set(catalogue.controls.map((c) => c.control.family));
+  lines.push("");
+  lines.push("CONTROL".padEnd(48) + " PASS FAIL ERROR N/A");
+  for (const c of coverage) {
+    lines.push(`${c.controlId.padEnd(48)} ${String(c.counts.pass).padStart(4)} ${String(c.counts.fail).padStart(4)} ${String(c.counts.error).padStart(5)} ${String(c.counts.not_applicable).padStart(3)}`);
+  }
+  lines.push("");
+  lines.push(`${catalogue.controls.length} controls in ${families.size} families (${FAMILIES.filter((f) => !families.has(f)).join(", ") || "all present"}${FAMILIES.every((f) => families.has(f)) ? "" : " missing"})`);
+  lines.push(`${results.length - misses} passed, ${misses} failed`);
+  io.stdout(`${lines.join("\n")}\n`);
+  return misses === 0 ? 0 : 1;
+}
+
+function policiesList(argv: string[], io: CliIo): number {
+  const { values } = parse(argv, { family: { type: "string" }, framework: { type: "string" }, controls: { type: "string" }, format: { type: "string" } });
+  if (values.help === true) {
+    io.stdout(POLICIES_LIST_HELP);
+    return 0;
+  }
+  const family = values.family as string | undefined;
+  const framework = values.framework as string | undefined;
+  if (family !== undefined && !(FAMILIES as readonly string[]).includes(family)) throw new UsageError(`--family must be one of ${FAMILIES.join(", ")}`);
+  if (framework !== undefined && !(FRAMEWORKS as readonly string[]).includes(framework)) throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(", ")}`);
+  const format = (values.format as string | undefined) ?? "table";
+  if (format !== "table" && format !== "json") throw new UsageError("--format must be table or json");
+  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
+  const selected = catalogue.controls
+    .map((c) => c.control)
+    .filter((c) => family === undefined || c.family === family)
+    .filter((c) => framework === undefined || (c.frameworks[framework as keyof typeof c.frameworks]?.length ?? 0) > 0);
+  if (format === "json") {
+    io.stdout(`${JSON.stringify(selected.map((c) => ({ id: c.id, family: c.family, severity: c.severity, title: c.title, appliesTo: c.appliesTo, frameworks: c.frameworks })), null, 2)}\n`);
+    return 0;
+  }
+  const lines = [`${"CONTROL".padEnd(48)} ${"FAMILY".padEnd(18)} ${"SEVERITY".padEnd(9)} ${framework === undefined ? "TITLE" : framework.toUpperCase()}`];
+  for (const c of selected) {
+    const tail = framework === undefined ? c.title : (c.frameworks[framework as keyof typeof c.frameworks] ?? []).join(", ");
+    lines.push(`${c.id.padEnd(48)} ${c.family.padEnd(18)} ${c.severity.padEnd(9)} ${tail}`);
+  }
+  lines.push(`${selected.length} controls`);
+  io.stdout(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+function scan(argv: string[], io: CliIo): number {
+  const { values } = parse(argv, {
+    snapshot: { type: "string" },
+    format: { type: "string" },
+    out: { type: "string" },
+    "fail-on": { type: "string" },
+    now: { type: "string" },
+    config: { type: "string" },
+    waivers: { type: "string" },
+    controls: { type: "string" },
+    all: { type: "boolean" },
+  });
+  if (values.help === true) {
+    io.stdout(SCAN_HELP);
+    return 0;
+  }
+  const snapshot = values.snapshot as string | undefined;
+  if (snapshot === undefined) throw new UsageError("scan needs --snapshot DIR (a folder of observation files)");
+  const format = (values.format as string | undefined) ?? "table";
+  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+  const failOn = (values["fail-on"] as string | undefined) ?? "high";
+  if (!(FAIL_ON as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
+  let nowMs = io.now();
+  if (values.now !== undefined) {
+    const parsed = parseInstant(values.now as string);
+    if (parsed === undefined) throw new UsageError(`--now must be an ISO 8601 date-time, got '${values.now}'`);
+    nowMs = parsed;
+  }
+  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
+  const loaded = loadConfig(catalogue, values.config as string | undefined, values.waivers as string | undefined);
+  const observations = readSnapshot(snapshot);
+  const result = scanObservations(catalogue, observations, {
+    nowMs,
+    clock: io.now,
+    loaded,
+    snapshot,
+    vigilVersion: vigilVersion(),
+    ...(values.config !== undefined ? { configPath: values.config as string } : {}),
+  });
+  let output: string;
+  if (format === "json") output = renderJson(result);
+  else if (format === "csv") output = renderCsv(result.findings);
+  else if (format === "sarif") {
+    output = renderSarif(result.findings, { vigilVersion: result.run.vigilVersion, controls: catalogue.controls.map((c) => c.control), completedAt: result.run.completedAt });
+  } else output = renderTable(result.findings, result.summary, { all: values.all === true });
+  if (values.out !== undefined) {
+    writeAtomically(values.out as string, output);
+    io.stderr(`vigil: wrote ${result.findings.length} findings (${format}) to ${values.out}\n`);
+  } else {
+    io.stdout(output);
+  }
+  if (failOn === "none") return 0;
+  const threshold = failOn as Severity;
+  if (atOrAbove(result.findings, "error", threshold).length > 0) {
+    io.stderr(`vigil: ${atOrAbove(result.findings, "error", threshold).length} finding(s) at or above ${threshold} could not be evaluated (error): failing closed\n`);
+    return 2;
+  }
+  return atOrAbove(result.findings, "fail", threshold).length > 0 ? 1 : 0;
+}
+
+/** Write a file whole or not at all: a temporary file beside it, then a rename. */
+function writeAtomically(path: string, content: string): void {
+  const target = resolve(path);
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    writeFileSync(temp, content, { flag: "wx" });
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new FileAccessError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, path, { cause: error });
+  }
+}

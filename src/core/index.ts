@@ -1,0 +1,16 @@
+/** The core's public surface: model, rule engine, evaluation, waivers, config and validation. */
+export * from "./catalogue.js";
+export * from "./config.js";
+export * from "./errors.js";
+export * from "./evaluate.js";
+export { listAliases, resolveAlias } from "./rule/aliases.js";
+export { type CondFn, compileCondition, createCompileScope } from "./rule/compiler.js";
+export { type EvalContext, FALSE, TRUE, type Tri, UNKNOWN } from "./rule/context.js";
+export { FUNCTIONS, functionNames, SPECIAL_FORMS } from "./rule/functions.js";
+export { describeExpectation, likePattern, matchPattern, OPERATOR_NAMES, OPERATORS } from "./rule/operators.js";
+export { formatPath, parsePath } from "./rule/path.js";
+export { compareOrdered, formatInstant, looseEquals, parseInstant, preview } from "./rule/values.js";
+export * from "./summary.js";
+export * from "./types.js";
+export * from "./validation.js";
+export * from "./waivers.js";
