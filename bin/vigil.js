@@ -5,7 +5,9 @@ try {
   cli = await import("../dist/src/cli/main.js");
 } catch (error) {
   if (error?.code === "ERR_MODULE_NOT_FOUND" && String(error.message).includes("dist")) {
-    process.stderr.write("vigil: not built yet; run 'npm run build' (npm install does it) and try again\n");
+    process.stderr.write(
+      "vigil: not built yet; run 'npm run build' (npm install does it) and try again\n",
+    );
     process.exit(2);
   }
   throw error;

@@ -7,6 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InputError } from "../core/index.js";
 import { FileAccessError } from "./errors.js";
+import { locateJsonError } from "./json-error.js";
 
 let root: string | undefined;
 
@@ -16,19 +17,25 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, "utf8")) as { name?: string }).name === "vigil") {
+    if (
+      existsSync(candidate) &&
+      (JSON.parse(readFileSync(candidate, "utf8")) as { name?: string }).name === "vigil"
+    ) {
       root = dir;
       return dir;
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new FileAccessError("cannot find vigil's package.json above the running module", dir);
+    if (parent === dir)
+      throw new FileAccessError("cannot find vigil's package.json above the running module", dir);
     dir = parent;
   }
 }
 
 /** vigil's version from package.json. */
 export function vigilVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }).version;
+  return (
+    JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as { version: string }
+  ).version;
 }
 
 /** A path relative to the working directory when it lies below it, for messages. */
@@ -47,7 +54,11 @@ export function readJsonFile(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new FileAccessError(`cannot read ${displayPath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, path, { cause: error });
+    throw new FileAccessError(
+      `cannot read ${displayPath(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      path,
+      { cause: error },
+    );
   }
   return parseJsonText(text, displayPath(path));
 }
@@ -61,16 +72,19 @@ export function parseJsonText(text: string, file: string): unknown {
     return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) as unknown;
   } catch (error) {
     const message = (error as Error).message;
-    const position = /position (\d+)/.exec(message);
+    const offset = locateJsonError(text);
     let where = "";
-    if (position !== null) {
-      const offset = Number(position[1]);
+    if (offset !== undefined) {
       const before = text.slice(0, offset);
       const line = before.split("\n").length;
       const column = offset - before.lastIndexOf("\n");
       where = ` at line ${line}, column ${column}`;
     }
-    throw new InputError(`malformed JSON${where}: ${message.replace(/^.*?JSON[^:]*:\s*/i, "")}`, { file, pointer: "", code: "MalformedJson" }, { cause: error });
+    throw new InputError(
+      `malformed JSON${where}: ${(message.split("\n")[0] ?? "").replace(/ in JSON at position.*$|, ".*$|, \.\.\.".*$/, "")}`,
+      { file, pointer: "", code: "MalformedJson" },
+      { cause: error },
+    );
   }
 }
 
@@ -84,12 +98,17 @@ export function listFiles(dir: string, accept: (name: string) => boolean): strin
   try {
     stat = statSync(absolute);
   } catch (error) {
-    throw new FileAccessError(`no such folder: ${displayPath(absolute)}`, absolute, { cause: error });
+    throw new FileAccessError(`no such folder: ${displayPath(absolute)}`, absolute, {
+      cause: error,
+    });
   }
-  if (!stat.isDirectory()) throw new FileAccessError(`not a folder: ${displayPath(absolute)}`, absolute);
+  if (!stat.isDirectory())
+    throw new FileAccessError(`not a folder: ${displayPath(absolute)}`, absolute);
   const out: string[] = [];
   const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       if (entry.name.startsWith(".")) continue;
       const full = join(d, entry.name);
       if (entry.isDirectory()) walk(full);

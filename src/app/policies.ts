@@ -91,7 +91,8 @@ export function loadCatalogue(paths: readonly string[] = [defaultControlsDir()])
       else throw error;
     }
   }
-  if (files.length === 0) problems.push(new InputError("no control.json found", { file: paths.join(", ") }));
+  if (files.length === 0)
+    problems.push(new InputError("no control.json found", { file: paths.join(", ") }));
   let catalogue: Catalogue | undefined;
   try {
     catalogue = buildCatalogue(sources, controlValidator());
@@ -104,8 +105,20 @@ export function loadCatalogue(paths: readonly string[] = [defaultControlsDir()])
       if (basename(c.file) !== "control.json") continue;
       const folder = basename(dirname(c.file));
       const family = basename(dirname(dirname(c.file)));
-      if (folder !== c.control.id) problems.push(new InputError(`the control's folder is '${folder}' but its id is '${c.control.id}'`, { file: c.file, pointer: "/id" }));
-      if (family !== c.control.family) problems.push(new InputError(`the control sits under '${family}' but its family is '${c.control.family}'`, { file: c.file, pointer: "/family" }));
+      if (folder !== c.control.id)
+        problems.push(
+          new InputError(`the control's folder is '${folder}' but its id is '${c.control.id}'`, {
+            file: c.file,
+            pointer: "/id",
+          }),
+        );
+      if (family !== c.control.family)
+        problems.push(
+          new InputError(
+            `the control sits under '${family}' but its family is '${c.control.family}'`,
+            { file: c.file, pointer: "/family" },
+          ),
+        );
     }
   }
   if (problems.length > 0 || catalogue === undefined) throw new InputErrors(problems);
@@ -145,7 +158,10 @@ interface FixtureFile {
  * Run every fixture of every control: each must yield exactly one finding for its control with
  * the status its file name starts with, and the trace entry its `expect` pins.
  */
-export function runFixtures(catalogue: Catalogue): { results: FixtureResult[]; coverage: FixtureCoverage[] } {
+export function runFixtures(catalogue: Catalogue): {
+  results: FixtureResult[];
+  coverage: FixtureCoverage[];
+} {
   const results: FixtureResult[] = [];
   const coverage: FixtureCoverage[] = [];
   for (const c of catalogue.controls) {
@@ -165,7 +181,14 @@ export function runFixtures(catalogue: Catalogue): { results: FixtureResult[]; c
     }
     for (const needed of ["pass", "fail"] as const) {
       if (counts[needed] === 0) {
-        results.push({ controlId: c.control.id, file: relative(process.cwd(), dir) || dir, expected: needed, actual: undefined, ok: false, detail: `the control has no ${needed} fixture` });
+        results.push({
+          controlId: c.control.id,
+          file: relative(process.cwd(), dir) || dir,
+          expected: needed,
+          actual: undefined,
+          ok: false,
+          detail: `the control has no ${needed} fixture`,
+        });
       }
     }
     coverage.push({ controlId: c.control.id, counts });
@@ -179,7 +202,13 @@ function runFixture(catalogue: Catalogue, controlId: string, path: string): Fixt
   const base = { controlId, file };
   const nameMatch = FIXTURE_NAME.exec(name);
   if (nameMatch === null) {
-    return { ...base, expected: undefined, actual: undefined, ok: false, detail: "fixture name must be <status>.<kebab-case-name>.json" };
+    return {
+      ...base,
+      expected: undefined,
+      actual: undefined,
+      ok: false,
+      detail: "fixture name must be <status>.<kebab-case-name>.json",
+    };
   }
   const expected = nameMatch[1] as Status;
   let data: FixtureFile;
@@ -190,37 +219,73 @@ function runFixture(catalogue: Catalogue, controlId: string, path: string): Fixt
   }
   const nowText = typeof data.now === "string" ? data.now : DEFAULT_FIXTURE_NOW;
   const nowMs = parseInstant(nowText);
-  if (nowMs === undefined) return { ...base, expected, actual: undefined, ok: false, detail: `'now' is not a date-time: ${nowText}` };
+  if (nowMs === undefined)
+    return {
+      ...base,
+      expected,
+      actual: undefined,
+      ok: false,
+      detail: `'now' is not a date-time: ${nowText}`,
+    };
   const problem = observationProblem(data.observation);
   const compiled = catalogue.byId.get(controlId.toLowerCase());
-  if (compiled === undefined) throw new TypeError(`control ${controlId} vanished from the catalogue`);
+  if (compiled === undefined)
+    throw new TypeError(`control ${controlId} vanished from the catalogue`);
   const parameters = data.parameters as Record<string, unknown> | undefined;
   if (parameters !== undefined && (typeof parameters !== "object" || parameters === null)) {
-    return { ...base, expected, actual: undefined, ok: false, detail: "'parameters' must be an object" };
+    return {
+      ...base,
+      expected,
+      actual: undefined,
+      ok: false,
+      detail: "'parameters' must be an object",
+    };
   }
   if (problem !== undefined && expected !== "error") {
     return { ...base, expected, actual: "error", ok: false, detail: problem };
   }
-  const config = parameters === undefined ? undefined : { controls: { [compiled.control.id]: { parameters } } };
-  const finding = problem !== undefined
-    ? undefined
-    : evaluateControl(compiled, data.observation as Observation, { nowMs, ...(config !== undefined ? { config } : {}) });
+  const config =
+    parameters === undefined ? undefined : { controls: { [compiled.control.id]: { parameters } } };
+  const finding =
+    problem !== undefined
+      ? undefined
+      : evaluateControl(compiled, data.observation as Observation, {
+          nowMs,
+          ...(config !== undefined ? { config } : {}),
+        });
   const actual: Status = finding?.status ?? "error";
   if (actual !== expected) {
-    return { ...base, expected, actual, ok: false, detail: finding?.reason ?? problem ?? "", ...(finding ? { finding } : {}) };
+    return {
+      ...base,
+      expected,
+      actual,
+      ok: false,
+      detail: finding?.reason ?? problem ?? "",
+      ...(finding ? { finding } : {}),
+    };
   }
   const pin = checkExpect(data.expect, finding);
-  if (pin !== undefined) return { ...base, expected, actual, ok: false, detail: pin, ...(finding ? { finding } : {}) };
-  return { ...base, expected, actual, ok: true, detail: finding?.reason ?? problem ?? "", ...(finding ? { finding } : {}) };
+  if (pin !== undefined)
+    return { ...base, expected, actual, ok: false, detail: pin, ...(finding ? { finding } : {}) };
+  return {
+    ...base,
+    expected,
+    actual,
+    ok: true,
+    detail: finding?.reason ?? problem ?? "",
+    ...(finding ? { finding } : {}),
+  };
 }
 
 function checkExpect(expect: unknown, finding: Finding | undefined): string | undefined {
   if (expect === undefined) return undefined;
-  if (expect === null || typeof expect !== "object") return "'expect' must be an object { field, observed }";
+  if (expect === null || typeof expect !== "object")
+    return "'expect' must be an object { field, observed }";
   const want = expect as { field?: unknown; value?: unknown; observed?: unknown };
   const trace = finding?.trace ?? [];
   const hit = trace.some((entry) => {
-    if (want.field !== undefined && entry.field?.toLowerCase() !== String(want.field).toLowerCase()) return false;
+    if (want.field !== undefined && entry.field?.toLowerCase() !== String(want.field).toLowerCase())
+      return false;
     if (want.value !== undefined && entry.value !== want.value) return false;
     if (!("observed" in want)) return true;
     return JSON.stringify(entry.observed) === JSON.stringify(want.observed);

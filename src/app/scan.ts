@@ -9,8 +9,8 @@ import {
   evaluate,
   type Finding,
   formatInstant,
-  indexWaivers,
   InputError,
+  indexWaivers,
   type Run,
   type Summary,
   summarize,
@@ -39,7 +39,11 @@ export interface LoadedConfig {
  * separate waiver file.
  * @throws InputErrors naming file and pointer; FileAccessError when a file cannot be read.
  */
-export function loadConfig(catalogue: Catalogue, configPath?: string, waiverPath?: string): LoadedConfig {
+export function loadConfig(
+  catalogue: Catalogue,
+  configPath?: string,
+  waiverPath?: string,
+): LoadedConfig {
   let config: VigilConfig | undefined;
   const waivers: Waiver[] = [];
   if (configPath !== undefined) {
@@ -51,7 +55,8 @@ export function loadConfig(catalogue: Catalogue, configPath?: string, waiverPath
     waivers.push(...(config.waivers ?? []));
   }
   let index: WaiverIndex | undefined;
-  if (config?.waivers !== undefined) index = indexWaivers(config.waivers, displayPath(configPath as string));
+  if (config?.waivers !== undefined)
+    index = indexWaivers(config.waivers, displayPath(configPath as string));
   if (waiverPath !== undefined) {
     const file = displayPath(waiverPath);
     const data = readJsonFile(waiverPath);
@@ -76,7 +81,11 @@ export function readSnapshot(dir: string): unknown[] {
     const data = readJsonFile(path);
     if (Array.isArray(data)) observations.push(...data);
     else if (data !== null && typeof data === "object") observations.push(data);
-    else throw new InputError("expected an observation object or an array of them", { file: displayPath(path), pointer: "" });
+    else
+      throw new InputError("expected an observation object or an array of them", {
+        file: displayPath(path),
+        pointer: "",
+      });
   }
   return observations;
 }
@@ -94,7 +103,11 @@ export interface ScanOptions {
 }
 
 /** Evaluate the catalogue over observations and describe the run. */
-export function scanObservations(catalogue: Catalogue, observations: readonly unknown[], options: ScanOptions): ScanResult {
+export function scanObservations(
+  catalogue: Catalogue,
+  observations: readonly unknown[],
+  options: ScanOptions,
+): ScanResult {
   const clock = options.clock ?? Date.now;
   const startedAt = formatInstant(clock());
   const findings = evaluate(catalogue, observations, {

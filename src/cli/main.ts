@@ -27,7 +27,14 @@ import {
   type Severity,
 } from "../core/index.js";
 import { renderCsv, renderJson, renderSarif, renderTable, terminalSafe } from "../reports/index.js";
-import { CLI_HELP, POLICIES_HELP, POLICIES_LIST_HELP, POLICIES_TEST_HELP, POLICIES_VALIDATE_HELP, SCAN_HELP } from "./help.js";
+import {
+  CLI_HELP,
+  POLICIES_HELP,
+  POLICIES_LIST_HELP,
+  POLICIES_TEST_HELP,
+  POLICIES_VALIDATE_HELP,
+  SCAN_HELP,
+} from "./help.js";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -69,14 +76,18 @@ function reportError(error: unknown, io: CliIo): number {
     return 2;
   }
   if (error instanceof InputErrors) {
-    io.stderr(`vigil: ${error.errors.length} input error${error.errors.length === 1 ? "" : "s"}:\n${error.errors.map((e) => `  ${terminalSafe(e.message)}`).join("\n")}\n`);
+    io.stderr(
+      `vigil: ${error.errors.length} input error${error.errors.length === 1 ? "" : "s"}:\n${error.errors.map((e) => `  ${terminalSafe(e.message)}`).join("\n")}\n`,
+    );
     return 2;
   }
   if (error instanceof InputError || error instanceof FileAccessError) {
     io.stderr(`vigil: ${terminalSafe(error.message)}\n`);
     return 2;
   }
-  io.stderr(`vigil: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  io.stderr(
+    `vigil: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   return 2;
 }
 
@@ -104,10 +115,17 @@ interface Parsed {
 
 function parse(args: string[], options: OptionSpec, allowPositionals = false): Parsed {
   try {
-    const parsed = parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals,
+      strict: true,
+    });
     return { values: parsed.values as Parsed["values"], positionals: parsed.positionals };
   } catch (error) {
-    throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ""));
+    throw new UsageError(
+      (error as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+    );
   }
 }
 
@@ -140,53 +158,95 @@ function policiesTest(argv: string[], io: CliIo): number {
     io.stdout(POLICIES_TEST_HELP);
     return 0;
   }
-  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
+  const catalogue = loadCatalogue(
+    values.controls === undefined ? undefined : [values.controls as string],
+  );
   const { results, coverage } = runFixtures(catalogue);
   const lines: string[] = [];
-  lines.push(`${"RESULT".padEnd(6)} ${"CONTROL".padEnd(48)} ${"EXPECTED".padEnd(15)} ${"ACTUAL".padEnd(15)} FIXTURE`);
+  lines.push(
+    `${"RESULT".padEnd(6)} ${"CONTROL".padEnd(48)} ${"EXPECTED".padEnd(15)} ${"ACTUAL".padEnd(15)} FIXTURE`,
+  );
   for (const r of results) {
     if (r.ok && values.verbose !== true) continue;
-    lines.push(`${(r.ok ? "ok" : "MISS").padEnd(6)} ${r.controlId.padEnd(48)} ${String(r.expected ?? "-").padEnd(15)} ${String(r.actual ?? "-").padEnd(15)} ${basename(r.file)}`);
+    lines.push(
+      `${(r.ok ? "ok" : "MISS").padEnd(6)} ${r.controlId.padEnd(48)} ${String(r.expected ?? "-").padEnd(15)} ${String(r.actual ?? "-").padEnd(15)} ${basename(r.file)}`,
+    );
     if (!r.ok || values.verbose === true) lines.push(`       ${terminalSafe(r.detail)}`);
   }
   const misses = results.filter((r) => !r.ok).length;
   const families = new Set(catalogue.controls.map((c) => c.control.family));
   lines.push("");
-  lines.push("CONTROL".padEnd(48) + " PASS FAIL ERROR N/A");
+  lines.push(`${"CONTROL".padEnd(48)} PASS FAIL ERROR N/A`);
   for (const c of coverage) {
-    lines.push(`${c.controlId.padEnd(48)} ${String(c.counts.pass).padStart(4)} ${String(c.counts.fail).padStart(4)} ${String(c.counts.error).padStart(5)} ${String(c.counts.not_applicable).padStart(3)}`);
+    lines.push(
+      `${c.controlId.padEnd(48)} ${String(c.counts.pass).padStart(4)} ${String(c.counts.fail).padStart(4)} ${String(c.counts.error).padStart(5)} ${String(c.counts.not_applicable).padStart(3)}`,
+    );
   }
   lines.push("");
-  lines.push(`${catalogue.controls.length} controls in ${families.size} families (${FAMILIES.filter((f) => !families.has(f)).join(", ") || "all present"}${FAMILIES.every((f) => families.has(f)) ? "" : " missing"})`);
+  lines.push(
+    `${catalogue.controls.length} controls in ${families.size} families (${FAMILIES.filter((f) => !families.has(f)).join(", ") || "all present"}${FAMILIES.every((f) => families.has(f)) ? "" : " missing"})`,
+  );
   lines.push(`${results.length - misses} passed, ${misses} failed`);
   io.stdout(`${lines.join("\n")}\n`);
   return misses === 0 ? 0 : 1;
 }
 
 function policiesList(argv: string[], io: CliIo): number {
-  const { values } = parse(argv, { family: { type: "string" }, framework: { type: "string" }, controls: { type: "string" }, format: { type: "string" } });
+  const { values } = parse(argv, {
+    family: { type: "string" },
+    framework: { type: "string" },
+    controls: { type: "string" },
+    format: { type: "string" },
+  });
   if (values.help === true) {
     io.stdout(POLICIES_LIST_HELP);
     return 0;
   }
   const family = values.family as string | undefined;
   const framework = values.framework as string | undefined;
-  if (family !== undefined && !(FAMILIES as readonly string[]).includes(family)) throw new UsageError(`--family must be one of ${FAMILIES.join(", ")}`);
-  if (framework !== undefined && !(FRAMEWORKS as readonly string[]).includes(framework)) throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(", ")}`);
+  if (family !== undefined && !(FAMILIES as readonly string[]).includes(family))
+    throw new UsageError(`--family must be one of ${FAMILIES.join(", ")}`);
+  if (framework !== undefined && !(FRAMEWORKS as readonly string[]).includes(framework))
+    throw new UsageError(`--framework must be one of ${FRAMEWORKS.join(", ")}`);
   const format = (values.format as string | undefined) ?? "table";
-  if (format !== "table" && format !== "json") throw new UsageError("--format must be table or json");
-  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
+  if (format !== "table" && format !== "json")
+    throw new UsageError("--format must be table or json");
+  const catalogue = loadCatalogue(
+    values.controls === undefined ? undefined : [values.controls as string],
+  );
   const selected = catalogue.controls
     .map((c) => c.control)
     .filter((c) => family === undefined || c.family === family)
-    .filter((c) => framework === undefined || (c.frameworks[framework as keyof typeof c.frameworks]?.length ?? 0) > 0);
+    .filter(
+      (c) =>
+        framework === undefined ||
+        (c.frameworks[framework as keyof typeof c.frameworks]?.length ?? 0) > 0,
+    );
   if (format === "json") {
-    io.stdout(`${JSON.stringify(selected.map((c) => ({ id: c.id, family: c.family, severity: c.severity, title: c.title, appliesTo: c.appliesTo, frameworks: c.frameworks })), null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify(
+        selected.map((c) => ({
+          id: c.id,
+          family: c.family,
+          severity: c.severity,
+          title: c.title,
+          appliesTo: c.appliesTo,
+          frameworks: c.frameworks,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
-  const lines = [`${"CONTROL".padEnd(48)} ${"FAMILY".padEnd(18)} ${"SEVERITY".padEnd(9)} ${framework === undefined ? "TITLE" : framework.toUpperCase()}`];
+  const lines = [
+    `${"CONTROL".padEnd(48)} ${"FAMILY".padEnd(18)} ${"SEVERITY".padEnd(9)} ${framework === undefined ? "TITLE" : framework.toUpperCase()}`,
+  ];
   for (const c of selected) {
-    const tail = framework === undefined ? c.title : (c.frameworks[framework as keyof typeof c.frameworks] ?? []).join(", ");
+    const tail =
+      framework === undefined
+        ? c.title
+        : (c.frameworks[framework as keyof typeof c.frameworks] ?? []).join(", ");
     lines.push(`${c.id.padEnd(48)} ${c.family.padEnd(18)} ${c.severity.padEnd(9)} ${tail}`);
   }
   lines.push(`${selected.length} controls`);
@@ -211,19 +271,29 @@ function scan(argv: string[], io: CliIo): number {
     return 0;
   }
   const snapshot = values.snapshot as string | undefined;
-  if (snapshot === undefined) throw new UsageError("scan needs --snapshot DIR (a folder of observation files)");
+  if (snapshot === undefined)
+    throw new UsageError("scan needs --snapshot DIR (a folder of observation files)");
   const format = (values.format as string | undefined) ?? "table";
-  if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
+  if (!(FORMATS as readonly string[]).includes(format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
   const failOn = (values["fail-on"] as string | undefined) ?? "high";
-  if (!(FAIL_ON as readonly string[]).includes(failOn)) throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
+  if (!(FAIL_ON as readonly string[]).includes(failOn))
+    throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
   let nowMs = io.now();
   if (values.now !== undefined) {
     const parsed = parseInstant(values.now as string);
-    if (parsed === undefined) throw new UsageError(`--now must be an ISO 8601 date-time, got '${values.now}'`);
+    if (parsed === undefined)
+      throw new UsageError(`--now must be an ISO 8601 date-time, got '${values.now}'`);
     nowMs = parsed;
   }
-  const catalogue = loadCatalogue(values.controls === undefined ? undefined : [values.controls as string]);
-  const loaded = loadConfig(catalogue, values.config as string | undefined, values.waivers as string | undefined);
+  const catalogue = loadCatalogue(
+    values.controls === undefined ? undefined : [values.controls as string],
+  );
+  const loaded = loadConfig(
+    catalogue,
+    values.config as string | undefined,
+    values.waivers as string | undefined,
+  );
   const observations = readSnapshot(snapshot);
   const result = scanObservations(catalogue, observations, {
     nowMs,
@@ -237,7 +307,11 @@ function scan(argv: string[], io: CliIo): number {
   if (format === "json") output = renderJson(result);
   else if (format === "csv") output = renderCsv(result.findings);
   else if (format === "sarif") {
-    output = renderSarif(result.findings, { vigilVersion: result.run.vigilVersion, controls: catalogue.controls.map((c) => c.control), completedAt: result.run.completedAt });
+    output = renderSarif(result.findings, {
+      vigilVersion: result.run.vigilVersion,
+      controls: catalogue.controls.map((c) => c.control),
+      completedAt: result.run.completedAt,
+    });
   } else output = renderTable(result.findings, result.summary, { all: values.all === true });
   if (values.out !== undefined) {
     writeAtomically(values.out as string, output);
@@ -248,7 +322,9 @@ function scan(argv: string[], io: CliIo): number {
   if (failOn === "none") return 0;
   const threshold = failOn as Severity;
   if (atOrAbove(result.findings, "error", threshold).length > 0) {
-    io.stderr(`vigil: ${atOrAbove(result.findings, "error", threshold).length} finding(s) at or above ${threshold} could not be evaluated (error): failing closed\n`);
+    io.stderr(
+      `vigil: ${atOrAbove(result.findings, "error", threshold).length} finding(s) at or above ${threshold} could not be evaluated (error): failing closed\n`,
+    );
     return 2;
   }
   return atOrAbove(result.findings, "fail", threshold).length > 0 ? 1 : 0;
@@ -263,6 +339,10 @@ function writeAtomically(path: string, content: string): void {
     renameSync(temp, target);
   } catch (error) {
     rmSync(temp, { force: true });
-    throw new FileAccessError(`cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, path, { cause: error });
+    throw new FileAccessError(
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      path,
+      { cause: error },
+    );
   }
 }

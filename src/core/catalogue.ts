@@ -2,10 +2,10 @@
  * Turns control documents into compiled controls: schema validation, parameter typing, rule
  * compilation, and the catalogue-wide checks (duplicate ids). A catalogue loads whole or not at all.
  */
-import { joinPointer, InputError, InputErrors, RuleCompileError } from "./errors.js";
+import { InputError, InputErrors, joinPointer, RuleCompileError } from "./errors.js";
 import { type CondFn, compileCondition, createCompileScope } from "./rule/compiler.js";
-import type { Control, ParameterDefinition } from "./types.js";
 import { preview, typeName } from "./rule/values.js";
+import type { Control, ParameterDefinition } from "./types.js";
 import type { Validator } from "./validation.js";
 
 /** A control ready to evaluate. */
@@ -39,7 +39,10 @@ export interface Catalogue {
  * Check a parameter value against its declaration.
  * @returns a description of the problem, or `undefined` when the value fits.
  */
-export function checkParameterValue(definition: ParameterDefinition, value: unknown): string | undefined {
+export function checkParameterValue(
+  definition: ParameterDefinition,
+  value: unknown,
+): string | undefined {
   const ok = (() => {
     switch (definition.type) {
       case "string":
@@ -58,10 +61,15 @@ export function checkParameterValue(definition: ParameterDefinition, value: unkn
   })();
   if (!ok) return `expected ${definition.type}, got ${typeName(value)} ${preview(value)}`;
   if (typeof value === "number") {
-    if (definition.minimum !== undefined && value < definition.minimum) return `expected at least ${definition.minimum}, got ${value}`;
-    if (definition.maximum !== undefined && value > definition.maximum) return `expected at most ${definition.maximum}, got ${value}`;
+    if (definition.minimum !== undefined && value < definition.minimum)
+      return `expected at least ${definition.minimum}, got ${value}`;
+    if (definition.maximum !== undefined && value > definition.maximum)
+      return `expected at most ${definition.maximum}, got ${value}`;
   }
-  if (definition.allowedValues !== undefined && !definition.allowedValues.some((a) => JSON.stringify(a) === JSON.stringify(value))) {
+  if (
+    definition.allowedValues !== undefined &&
+    !definition.allowedValues.some((a) => JSON.stringify(a) === JSON.stringify(value))
+  ) {
     return `expected one of ${definition.allowedValues.map((a) => JSON.stringify(a)).join(", ")}, got ${preview(value)}`;
   }
   return undefined;
@@ -79,7 +87,12 @@ export function compileControl(source: ControlSource, validate: Validator): Comp
   for (const [name, definition] of Object.entries(control.parameters)) {
     const problem = checkParameterValue(definition, definition.defaultValue);
     if (problem !== undefined) {
-      problems.push(new InputError(`default value of parameter '${name}': ${problem}`, { file: source.file, pointer: joinPointer("/parameters", name, "defaultValue") }));
+      problems.push(
+        new InputError(`default value of parameter '${name}': ${problem}`, {
+          file: source.file,
+          pointer: joinPointer("/parameters", name, "defaultValue"),
+        }),
+      );
     }
     defaults[name] = definition.defaultValue;
   }
@@ -87,7 +100,8 @@ export function compileControl(source: ControlSource, validate: Validator): Comp
   let rule: CondFn | undefined;
   let appliesWhen: CondFn | undefined;
   try {
-    if (control.appliesWhen !== undefined) appliesWhen = compileCondition(control.appliesWhen, scope, "/appliesWhen");
+    if (control.appliesWhen !== undefined)
+      appliesWhen = compileCondition(control.appliesWhen, scope, "/appliesWhen");
     rule = compileCondition(control.policyRule.if, scope, "/policyRule/if");
   } catch (error) {
     if (!(error instanceof RuleCompileError)) throw error;
@@ -96,7 +110,12 @@ export function compileControl(source: ControlSource, validate: Validator): Comp
   if (rule !== undefined) {
     for (const name of Object.keys(control.parameters)) {
       if (!scope.usedParameters.has(name)) {
-        problems.push(new InputError(`parameter '${name}' is declared but the rule never uses it`, { file: source.file, pointer: joinPointer("/parameters", name) }));
+        problems.push(
+          new InputError(`parameter '${name}' is declared but the rule never uses it`, {
+            file: source.file,
+            pointer: joinPointer("/parameters", name),
+          }),
+        );
       }
     }
   }
@@ -136,7 +155,13 @@ export function buildCatalogue(sources: readonly ControlSource[], validate: Vali
       const other = byId.get(name.toLowerCase());
       if (other !== undefined) {
         duplicate = true;
-        problems.push(new InputError(`duplicate control id '${name}' (also used by ${other.file})`, { file: source.file, pointer: name === compiled.control.id ? "/id" : "/aliases", code: "DuplicateControl" }));
+        problems.push(
+          new InputError(`duplicate control id '${name}' (also used by ${other.file})`, {
+            file: source.file,
+            pointer: name === compiled.control.id ? "/id" : "/aliases",
+            code: "DuplicateControl",
+          }),
+        );
       }
     }
     if (duplicate) continue;

@@ -24,7 +24,11 @@ export class InputError extends VigilError {
   readonly file: string | undefined;
   readonly pointer: string | undefined;
   readonly code: string;
-  constructor(message: string, location: InputLocation & { code?: string } = {}, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    location: InputLocation & { code?: string } = {},
+    options?: { cause?: unknown },
+  ) {
     super(formatLocated(message, location), options);
     this.name = "InputError";
     this.file = location.file;

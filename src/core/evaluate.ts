@@ -5,11 +5,18 @@
  */
 import type { Catalogue, CompiledControl } from "./catalogue.js";
 import { effectiveParameters, environmentFor, isControlEnabled } from "./config.js";
-import { type EvalContext, FALSE, type Tri, TRUE, type UnknownNote } from "./rule/context.js";
-import { describeExpectation } from "./rule/operators.js";
-import { parsePath, formatPath } from "./rule/path.js";
+import { type EvalContext, FALSE, TRUE, type Tri, type UnknownNote } from "./rule/context.js";
+import { describeExpectation, describeRequirement } from "./rule/operators.js";
+import { formatPath, parsePath } from "./rule/path.js";
 import { formatInstant, preview } from "./rule/values.js";
-import type { EnvironmentConfig, Finding, Observation, Status, TraceEntry, VigilConfig } from "./types.js";
+import type {
+  EnvironmentConfig,
+  Finding,
+  Observation,
+  Status,
+  TraceEntry,
+  VigilConfig,
+} from "./types.js";
 import { findWaiver, type WaiverIndex } from "./waivers.js";
 
 /** Inputs of an evaluation besides controls and observations. */
@@ -26,12 +33,21 @@ const MAX_REASON_ENTRIES = 3;
 
 /** Why an observation cannot be evaluated at all, or `undefined` when it can. */
 export function observationProblem(observation: unknown): string | undefined {
-  if (observation === null || typeof observation !== "object" || Array.isArray(observation)) return "the observation is not an object";
+  if (observation === null || typeof observation !== "object" || Array.isArray(observation))
+    return "the observation is not an object";
   const o = observation as Record<string, unknown>;
   if (typeof o.id !== "string" || o.id === "") return "the observation has no 'id' string";
   if (typeof o.type !== "string" || o.type === "") return "the observation has no 'type' string";
-  if (o.error === undefined && (o.document === null || typeof o.document !== "object")) return "the observation has no 'document' object and no 'error'";
-  if (o.gaps !== undefined && (!Array.isArray(o.gaps) || o.gaps.some((g) => g === null || typeof g !== "object" || typeof (g as { path?: unknown }).path !== "string"))) {
+  if (o.error === undefined && (o.document === null || typeof o.document !== "object"))
+    return "the observation has no 'document' object and no 'error'";
+  if (
+    o.gaps !== undefined &&
+    (!Array.isArray(o.gaps) ||
+      o.gaps.some(
+        (g) =>
+          g === null || typeof g !== "object" || typeof (g as { path?: unknown }).path !== "string",
+      ))
+  ) {
     return "'gaps' must be an array of { path, message }";
   }
   return undefined;
@@ -43,7 +59,8 @@ interface PreparedObservation {
 }
 
 function prepare(observation: Observation): PreparedObservation | string {
-  if (observation.gaps === undefined || observation.gaps.length === 0) return { gaps: null, gapNotes: null };
+  if (observation.gaps === undefined || observation.gaps.length === 0)
+    return { gaps: null, gapNotes: null };
   const gaps: string[] = [];
   const notes: UnknownNote[] = [];
   for (const gap of observation.gaps) {
@@ -52,7 +69,10 @@ function prepare(observation: Observation): PreparedObservation | string {
     } catch (error) {
       return `gap path '${gap.path}' is not a valid path: ${(error as Error).message}`;
     }
-    notes.push({ path: gap.path, message: `${gap.path} was not collected${gap.message ? `: ${gap.message}` : ""}` });
+    notes.push({
+      path: gap.path,
+      message: `${gap.path} was not collected${gap.message ? `: ${gap.message}` : ""}`,
+    });
   }
   return { gaps, gapNotes: notes };
 }
@@ -62,7 +82,11 @@ function prepare(observation: Observation): PreparedObservation | string {
  * not apply to yield no finding for it (unless `includeTypeMismatches`); an invalid observation
  * yields `error` findings for every control that could apply, never an exception.
  */
-export function evaluate(catalogue: Catalogue, observations: Iterable<unknown>, options: EvaluateOptions): Finding[] {
+export function evaluate(
+  catalogue: Catalogue,
+  observations: Iterable<unknown>,
+  options: EvaluateOptions,
+): Finding[] {
   const findings: Finding[] = [];
   const enabled = catalogue.controls.filter((c) => isControlEnabled(c, options.config));
   const byType = new Map<string, CompiledControl[]>();
@@ -87,12 +111,19 @@ export function evaluate(catalogue: Catalogue, observations: Iterable<unknown>, 
     const targets = byType.get(observation.type.toLowerCase());
     if (targets === undefined) continue;
     const env = environmentFor(options.config, observation);
-    for (const c of targets) findings.push(evaluateControl(c, observation, options, env, evaluatedAt));
+    for (const c of targets)
+      findings.push(evaluateControl(c, observation, options, env, evaluatedAt));
   }
   return findings;
 }
 
-function baseFinding(c: CompiledControl, observation: Partial<Observation>, params: Record<string, unknown>, env: EnvironmentConfig | undefined, evaluatedAt: string): Finding {
+function baseFinding(
+  c: CompiledControl,
+  observation: Partial<Observation>,
+  params: Record<string, unknown>,
+  env: EnvironmentConfig | undefined,
+  evaluatedAt: string,
+): Finding {
   const control = c.control;
   return {
     controlId: control.id,
@@ -113,8 +144,20 @@ function baseFinding(c: CompiledControl, observation: Partial<Observation>, para
   };
 }
 
-function invalidFinding(c: CompiledControl, o: Partial<Observation>, problem: string, evaluatedAt: string, options: EvaluateOptions): Finding {
-  const finding = baseFinding(c, o, effectiveParameters(c, options.config, undefined), undefined, evaluatedAt);
+function invalidFinding(
+  c: CompiledControl,
+  o: Partial<Observation>,
+  problem: string,
+  evaluatedAt: string,
+  options: EvaluateOptions,
+): Finding {
+  const finding = baseFinding(
+    c,
+    o,
+    effectiveParameters(c, options.config, undefined),
+    undefined,
+    evaluatedAt,
+  );
   finding.reason = `invalid observation: ${problem}`;
   return finding;
 }
@@ -165,7 +208,7 @@ export function evaluateControl(
       finding.trace = ctx.trace as TraceEntry[];
       if (applies === FALSE) {
         finding.status = "not_applicable";
-        finding.reason = `out of scope: ${explain(finding.trace, false) || "appliesWhen does not hold"}`;
+        finding.reason = `out of scope: ${explainScope(finding.trace) || "appliesWhen does not hold"}`;
       } else {
         finding.reason = `cannot tell whether the control applies: ${unknownReason(ctx.unknowns)}`;
       }
@@ -179,10 +222,17 @@ export function evaluateControl(
   if (finding.status === "error") {
     finding.reason = unknownReason(ctx.unknowns);
   } else {
-    finding.reason = explain(finding.trace, finding.status === "fail") || (finding.status === "pass" ? "compliant" : "non-compliant");
+    finding.reason =
+      explain(finding.trace, finding.status === "fail") ||
+      (finding.status === "pass" ? "compliant" : "non-compliant");
   }
   if (finding.status === "fail") {
-    const waiver = findWaiver(options.waivers, [c.control.id, ...(c.control.aliases ?? [])], observation.id, options.nowMs);
+    const waiver = findWaiver(
+      options.waivers,
+      [c.control.id, ...(c.control.aliases ?? [])],
+      observation.id,
+      options.nowMs,
+    );
     if (waiver !== undefined) {
       finding.status = "waived";
       finding.waiver = {
@@ -216,22 +266,47 @@ function unknownReason(unknowns: readonly UnknownNote[]): string {
  * "<field> is <observed>; expected <compliant value>".
  */
 export function explain(trace: readonly TraceEntry[], failing: boolean): string {
-  const parts: string[] = [];
-  for (const entry of trace) {
-    if (entry.result === "unknown" || entry.within !== undefined) continue;
-    const effective = entry.negated === true ? !entry.result : entry.result;
-    if (effective !== failing) continue;
-    parts.push(describeEntry(entry));
-    if (parts.length >= MAX_REASON_ENTRIES) break;
-  }
-  return parts.join("; and ");
+  return supporting(trace, failing).map(describeEntry).join("; and ");
+}
+
+/**
+ * The top-level entries whose effective outcome is `outcome`, at most three. Existence checks
+ * are dropped when value comparisons also support the outcome: they are usually guards that let
+ * a comparison run, and the comparison says more.
+ */
+function supporting(trace: readonly TraceEntry[], outcome: boolean): TraceEntry[] {
+  const picked = trace.filter((entry) => {
+    if (entry.result === "unknown" || entry.within !== undefined) return false;
+    return (entry.negated === true ? !entry.result : entry.result) === outcome;
+  });
+  const comparisons = picked.filter((e) => e.operator !== "exists");
+  return (comparisons.length > 0 ? comparisons : picked).slice(0, MAX_REASON_ENTRIES);
+}
+
+/** Why `appliesWhen` did not hold: what was observed, and what the control covers. */
+function explainScope(trace: readonly TraceEntry[]): string {
+  return supporting(trace, false)
+    .map(
+      (entry) =>
+        `${observedClause(entry)}; the control covers resources where it ${describeRequirement(entry.operator, entry.expected, entry.negated !== true)}`,
+    )
+    .join("; and ");
+}
+
+const MAX_LABEL = 60;
+
+function observedClause(entry: TraceEntry): string {
+  let subject = entry.field !== undefined ? entry.field : `value ${entry.value ?? ""}`;
+  if (subject.length > MAX_LABEL) subject = `${subject.slice(0, MAX_LABEL - 1)}…`;
+  const isCount =
+    entry.matched !== undefined ||
+    (typeof entry.observed === "number" && (entry.field?.endsWith("[*]") ?? false));
+  const observed = entry.missing === true ? "missing" : preview(entry.observed);
+  return isCount ? `${subject} count is ${observed}` : `${subject} is ${observed}`;
 }
 
 function describeEntry(entry: TraceEntry): string {
-  const subject = entry.field !== undefined ? entry.field : `value ${entry.value ?? ""}`;
-  const isCount = entry.matched !== undefined || (typeof entry.observed === "number" && (entry.field?.endsWith("[*]") ?? false));
-  const observed = entry.missing === true ? "missing" : preview(entry.observed);
-  const what = isCount ? `${subject} count is ${observed}` : `${subject} is ${observed}`;
+  const what = observedClause(entry);
   // The condition describes the non-compliant state, so compliance needs it false overall: the
   // operator itself must hold exactly when an odd number of `not`s sits above it.
   const mustHold = entry.negated === true;

@@ -7,9 +7,21 @@ export { listAliases, resolveAlias } from "./rule/aliases.js";
 export { type CondFn, compileCondition, createCompileScope } from "./rule/compiler.js";
 export { type EvalContext, FALSE, TRUE, type Tri, UNKNOWN } from "./rule/context.js";
 export { FUNCTIONS, functionNames, SPECIAL_FORMS } from "./rule/functions.js";
-export { describeExpectation, likePattern, matchPattern, OPERATOR_NAMES, OPERATORS } from "./rule/operators.js";
+export {
+  describeExpectation,
+  likePattern,
+  matchPattern,
+  OPERATOR_NAMES,
+  OPERATORS,
+} from "./rule/operators.js";
 export { formatPath, parsePath } from "./rule/path.js";
-export { compareOrdered, formatInstant, looseEquals, parseInstant, preview } from "./rule/values.js";
+export {
+  compareOrdered,
+  formatInstant,
+  looseEquals,
+  parseInstant,
+  preview,
+} from "./rule/values.js";
 export * from "./summary.js";
 export * from "./types.js";
 export * from "./validation.js";

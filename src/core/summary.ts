@@ -1,5 +1,13 @@
 /** Counts over findings for summaries, exit codes and reports. */
-import { type Finding, SEVERITIES, type Severity, STATUSES, type Status, type Summary, severityRank } from "./types.js";
+import {
+  type Finding,
+  SEVERITIES,
+  type Severity,
+  STATUSES,
+  type Status,
+  type Summary,
+  severityRank,
+} from "./types.js";
 
 function emptyStatusCounts(): Record<Status, number> {
   return Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<Status, number>;
@@ -29,7 +37,11 @@ export function summarize(findings: readonly Finding[]): Summary {
 }
 
 /** Findings with the given status at or above a severity threshold. */
-export function atOrAbove(findings: readonly Finding[], status: Status, threshold: Severity): Finding[] {
+export function atOrAbove(
+  findings: readonly Finding[],
+  status: Status,
+  threshold: Severity,
+): Finding[] {
   const min = severityRank(threshold);
   return findings.filter((f) => f.status === status && severityRank(f.severity) >= min);
 }

@@ -87,7 +87,13 @@ export interface Control {
   policyRule: { if: Condition; then: { effect: "audit" } };
   rationale: string;
   remediation: string;
-  frameworks: { iso27001: string[]; soc2: string[]; nist80053: string[]; mcsb: string[]; cis?: string[] };
+  frameworks: {
+    iso27001: string[];
+    soc2: string[];
+    nist80053: string[];
+    mcsb: string[];
+    cis?: string[];
+  };
   references: { title: string; url: string }[];
 }
 

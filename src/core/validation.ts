@@ -7,7 +7,8 @@ import addFormatsModule from "ajv-formats";
 import { InputError, InputErrors } from "./errors.js";
 
 // ajv-formats is CommonJS: under NodeNext its default export is the module object.
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
+const addFormats =
+  (addFormatsModule as unknown as { default: typeof addFormatsModule }).default ?? addFormatsModule;
 
 /** Validates one kind of document; throws on the first invalid one with every problem listed. */
 export type Validator = (data: unknown, file: string) => void;
@@ -16,7 +17,12 @@ let shared: Ajv2020 | undefined;
 
 function ajv(): Ajv2020 {
   if (shared === undefined) {
-    shared = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+    shared = new Ajv2020({
+      allErrors: true,
+      strict: true,
+      strictRequired: false,
+      allowUnionTypes: true,
+    });
     (addFormats as unknown as (a: Ajv2020) => void)(shared);
   }
   return shared;
@@ -29,7 +35,10 @@ const compiled = new Map<string, Validator>();
  * refers to by `$id`.
  * @throws InputErrors from the validator when the data does not match.
  */
-export function createValidator(schema: Record<string, unknown>, references: readonly Record<string, unknown>[] = []): Validator {
+export function createValidator(
+  schema: Record<string, unknown>,
+  references: readonly Record<string, unknown>[] = [],
+): Validator {
   const id = String(schema.$id ?? "");
   const existing = id === "" ? undefined : compiled.get(id);
   if (existing !== undefined) return existing;
@@ -38,7 +47,10 @@ export function createValidator(schema: Record<string, unknown>, references: rea
     const refId = String(ref.$id ?? "");
     if (refId !== "" && instance.getSchema(refId) === undefined) instance.addSchema(ref);
   }
-  const validate = id !== "" && instance.getSchema(id) !== undefined ? (instance.getSchema(id) as ReturnType<Ajv2020["compile"]>) : instance.compile(schema);
+  const validate =
+    id !== "" && instance.getSchema(id) !== undefined
+      ? (instance.getSchema(id) as ReturnType<Ajv2020["compile"]>)
+      : instance.compile(schema);
   const validator: Validator = (data, file) => {
     if (validate(data)) return;
     throw new InputErrors(formatAjvErrors(validate.errors ?? [], file));
@@ -53,19 +65,32 @@ export function createValidator(schema: Record<string, unknown>, references: rea
  */
 export function formatAjvErrors(errors: readonly ErrorObject[], file: string): InputError[] {
   const useful = errors.filter((e) => e.keyword !== "if");
-  const pointers = useful.filter((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf").map((e) => e.instancePath);
+  const pointers = useful
+    .filter((e) => e.keyword !== "anyOf" && e.keyword !== "oneOf")
+    .map((e) => e.instancePath);
   const out: InputError[] = [];
   const seen = new Set<string>();
   for (const e of useful) {
-    if ((e.keyword === "anyOf" || e.keyword === "oneOf") && pointers.some((p) => p.startsWith(e.instancePath) && p !== e.instancePath)) continue;
-    if (e.keyword === "required" && useful.some((o) => o.keyword === "anyOf" && o.instancePath === e.instancePath)) continue;
+    if (
+      (e.keyword === "anyOf" || e.keyword === "oneOf") &&
+      pointers.some((p) => p.startsWith(e.instancePath) && p !== e.instancePath)
+    )
+      continue;
+    if (
+      e.keyword === "required" &&
+      useful.some((o) => o.keyword === "anyOf" && o.instancePath === e.instancePath)
+    )
+      continue;
     const message = describe(e);
     const key = `${e.instancePath}|${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
     out.push(new InputError(message, { file, pointer: e.instancePath, code: "SchemaViolation" }));
   }
-  if (out.length === 0) out.push(new InputError("does not match the schema", { file, pointer: "", code: "SchemaViolation" }));
+  if (out.length === 0)
+    out.push(
+      new InputError("does not match the schema", { file, pointer: "", code: "SchemaViolation" }),
+    );
   return out;
 }
 

@@ -23,17 +23,32 @@ interface IndexedWaiver {
  * ids are unique.
  * @throws InputErrors naming the file and pointer of each bad waiver.
  */
-export function indexWaivers(waivers: readonly Waiver[], file: string, pointer = "/waivers"): WaiverIndex {
+export function indexWaivers(
+  waivers: readonly Waiver[],
+  file: string,
+  pointer = "/waivers",
+): WaiverIndex {
   const problems: InputError[] = [];
   const byControl = new Map<string, IndexedWaiver[]>();
   const ids = new Set<string>();
   waivers.forEach((waiver, i) => {
     const expiresMs = parseInstant(waiver.expires);
     if (expiresMs === undefined) {
-      problems.push(new InputError(`expires '${waiver.expires}' is not an ISO 8601 date-time`, { file, pointer: joinPointer(pointer, i, "expires") }));
+      problems.push(
+        new InputError(`expires '${waiver.expires}' is not an ISO 8601 date-time`, {
+          file,
+          pointer: joinPointer(pointer, i, "expires"),
+        }),
+      );
       return;
     }
-    if (ids.has(waiver.id)) problems.push(new InputError(`duplicate waiver id '${waiver.id}'`, { file, pointer: joinPointer(pointer, i, "id") }));
+    if (ids.has(waiver.id))
+      problems.push(
+        new InputError(`duplicate waiver id '${waiver.id}'`, {
+          file,
+          pointer: joinPointer(pointer, i, "id"),
+        }),
+      );
     ids.add(waiver.id);
     const key = waiver.controlId.toLowerCase();
     const list = byControl.get(key) ?? [];
@@ -45,7 +60,12 @@ export function indexWaivers(waivers: readonly Waiver[], file: string, pointer =
 }
 
 /** The first unexpired waiver for a control (by id or alias) and resource, if any. */
-export function findWaiver(index: WaiverIndex | undefined, controlIds: readonly string[], resourceId: string, nowMs: number): Waiver | undefined {
+export function findWaiver(
+  index: WaiverIndex | undefined,
+  controlIds: readonly string[],
+  resourceId: string,
+  nowMs: number,
+): Waiver | undefined {
   if (index === undefined) return undefined;
   for (const id of controlIds) {
     const list = index.byControl.get(id.toLowerCase());

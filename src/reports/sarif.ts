@@ -37,12 +37,22 @@ export function syntheticUri(resourceId: string): string {
   if (resourceId.startsWith("/subscriptions/")) {
     // Drop the fixed words of an ARM id (subscriptions, resourceGroups, providers), keep the rest.
     const fixed = new Set(["subscriptions", "resourcegroups", "providers"]);
-    parts = ["azure", ...resourceId.split("/").filter((p) => p !== "" && !fixed.has(p.toLowerCase()))];
+    parts = [
+      "azure",
+      ...resourceId.split("/").filter((p) => p !== "" && !fixed.has(p.toLowerCase())),
+    ];
   } else {
     const m = /^([a-z0-9]+):\/\/(.*)$/i.exec(resourceId);
     const scheme = m?.[1]?.toLowerCase();
     const rest = (m?.[2] ?? resourceId).split(/[/:]/).filter((p) => p !== "");
-    const root = scheme === "k8s" ? "kubernetes" : scheme === "graph" ? "entra" : scheme === "drill" ? "drills" : (scheme ?? "resources");
+    const root =
+      scheme === "k8s"
+        ? "kubernetes"
+        : scheme === "graph"
+          ? "entra"
+          : scheme === "drill"
+            ? "drills"
+            : (scheme ?? "resources");
     parts = [root, ...rest];
   }
   return parts.map(segment).join("/");
@@ -54,7 +64,13 @@ export function findingFingerprint(controlId: string, resourceId: string): strin
 }
 
 function ruleFor(control: Control) {
-  const tags = ["security", "compliance", control.family, ...control.frameworks.iso27001.map((c) => `iso27001:${c}`), ...control.frameworks.nist80053.map((c) => `nist80053:${c}`)];
+  const tags = [
+    "security",
+    "compliance",
+    control.family,
+    ...control.frameworks.iso27001.map((c) => `iso27001:${c}`),
+    ...control.frameworks.nist80053.map((c) => `nist80053:${c}`),
+  ];
   return {
     id: control.id,
     name: control.id.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase()),
@@ -97,7 +113,10 @@ export function renderSarif(findings: readonly Finding[], options: RenderSarifOp
     .filter((f) => f.status === "fail" || f.status === "error" || f.status === "waived")
     .map((f) => {
       const uri = syntheticUri(f.resourceId);
-      const message = f.status === "error" ? `Could not evaluate ${f.resourceId}: ${f.reason}` : `${f.resourceId}: ${f.reason}`;
+      const message =
+        f.status === "error"
+          ? `Could not evaluate ${f.resourceId}: ${f.reason}`
+          : `${f.resourceId}: ${f.reason}`;
       return {
         ruleId: f.controlId,
         ...(ruleIndex.has(f.controlId) ? { ruleIndex: ruleIndex.get(f.controlId) } : {}),
@@ -112,7 +131,15 @@ export function renderSarif(findings: readonly Finding[], options: RenderSarifOp
         ],
         partialFingerprints: { "vigilFinding/v1": findingFingerprint(f.controlId, f.resourceId) },
         ...(f.waiver !== undefined
-          ? { suppressions: [{ kind: "external", status: "accepted", justification: `${f.waiver.justification} (approved by ${f.waiver.approver}, expires ${f.waiver.expires})` }] }
+          ? {
+              suppressions: [
+                {
+                  kind: "external",
+                  status: "accepted",
+                  justification: `${f.waiver.justification} (approved by ${f.waiver.approver}, expires ${f.waiver.expires})`,
+                },
+              ],
+            }
           : {}),
         properties: {
           status: f.status,
@@ -130,9 +157,21 @@ export function renderSarif(findings: readonly Finding[], options: RenderSarifOp
     version: "2.1.0",
     runs: [
       {
-        tool: { driver: { name: "vigil", semanticVersion: options.vigilVersion, version: options.vigilVersion, rules } },
+        tool: {
+          driver: {
+            name: "vigil",
+            semanticVersion: options.vigilVersion,
+            version: options.vigilVersion,
+            rules,
+          },
+        },
         automationDetails: { id: options.category ?? "vigil/scan/" },
-        invocations: [{ executionSuccessful: true, ...(options.completedAt !== undefined ? { endTimeUtc: options.completedAt } : {}) }],
+        invocations: [
+          {
+            executionSuccessful: true,
+            ...(options.completedAt !== undefined ? { endTimeUtc: options.completedAt } : {}),
+          },
+        ],
         results,
       },
     ],

@@ -3,10 +3,28 @@ import { FAMILIES, type Finding, type Summary, severityRank } from "../core/inde
 
 const STATUS_ORDER = { fail: 0, error: 1, waived: 2, pass: 3, not_applicable: 4 } as const;
 
-/** Remove control characters and ANSI escapes from estate strings before they reach a terminal. */
+/**
+ * Make an estate string safe for a terminal: ANSI escape sequences are dropped, tabs and line
+ * breaks become spaces (a cell stays one line), other control characters become `?`.
+ */
 export function terminalSafe(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+  let out = "";
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (code === 0x1b && text[i + 1] === "[") {
+      // A CSI sequence ends at its final byte, 0x40–0x7e.
+      let j = i + 2;
+      while (j < text.length && !(text.charCodeAt(j) >= 0x40 && text.charCodeAt(j) <= 0x7e)) j += 1;
+      i = j;
+    } else if (code === 0x09 || code === 0x0a || code === 0x0d) {
+      out += " ";
+    } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+      out += "?";
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }
 
 function pad(text: string, width: number): string {
@@ -28,9 +46,19 @@ export interface RenderTableOptions {
 }
 
 /** Render findings as a table, then the summary line. */
-export function renderTable(findings: readonly Finding[], summary: Summary, options: RenderTableOptions = {}): string {
+export function renderTable(
+  findings: readonly Finding[],
+  summary: Summary,
+  options: RenderTableOptions = {},
+): string {
   const rows = findings
-    .filter((f) => options.all === true || f.status === "fail" || f.status === "error" || f.status === "waived")
+    .filter(
+      (f) =>
+        options.all === true ||
+        f.status === "fail" ||
+        f.status === "error" ||
+        f.status === "waived",
+    )
     .sort(
       (a, b) =>
         FAMILIES.indexOf(a.family) - FAMILIES.indexOf(b.family) ||

@@ -10,15 +10,15 @@ import {
   FALSE,
   type Frame,
   gapFor,
-  type Tri,
   TRUE,
+  type Tri,
   UNKNOWN,
   UnknownValueSignal,
 } from "./context.js";
 import {
+  ExpressionSyntaxError,
   type ExprFn,
   type ExprNode,
-  ExpressionSyntaxError,
   indexOf,
   isExpression,
   memberOf,
@@ -61,8 +61,17 @@ const MAX_MATCHED = 20;
 const MAX_COUNT_RANGE = 4096;
 const MAX_TRACED_MEMBERS = 5;
 
-function compileError(scope: CompileScope, pointer: string, message: string, cause?: unknown): RuleCompileError {
-  return new RuleCompileError(message, { file: scope.file, pointer }, cause === undefined ? undefined : { cause });
+function compileError(
+  scope: CompileScope,
+  pointer: string,
+  message: string,
+  cause?: unknown,
+): RuleCompileError {
+  return new RuleCompileError(
+    message,
+    { file: scope.file, pointer },
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /**
@@ -78,19 +87,40 @@ export function compileCondition(node: unknown, scope: CompileScope, pointer: st
   const keys = Object.keys(record);
   if ("allOf" in record || "anyOf" in record) {
     const key = "allOf" in record ? "allOf" : "anyOf";
-    if (keys.length !== 1) throw compileError(scope, pointer, `'${key}' must be the only key of its object, found ${keys.join(", ")}`);
+    if (keys.length !== 1)
+      throw compileError(
+        scope,
+        pointer,
+        `'${key}' must be the only key of its object, found ${keys.join(", ")}`,
+      );
     const items = record[key];
-    if (!Array.isArray(items) || items.length === 0) throw compileError(scope, joinPointer(pointer, key), `'${key}' must be a non-empty array of conditions`);
-    const children = items.map((child, i) => compileCondition(child, scope, joinPointer(pointer, key, i)));
+    if (!Array.isArray(items) || items.length === 0)
+      throw compileError(
+        scope,
+        joinPointer(pointer, key),
+        `'${key}' must be a non-empty array of conditions`,
+      );
+    const children = items.map((child, i) =>
+      compileCondition(child, scope, joinPointer(pointer, key, i)),
+    );
     return key === "allOf" ? allOf(children) : anyOf(children);
   }
   if ("not" in record) {
-    if (keys.length !== 1) throw compileError(scope, pointer, `'not' must be the only key of its object, found ${keys.join(", ")}`);
+    if (keys.length !== 1)
+      throw compileError(
+        scope,
+        pointer,
+        `'not' must be the only key of its object, found ${keys.join(", ")}`,
+      );
     return negate(compileCondition(record.not, scope, joinPointer(pointer, "not")));
   }
   const subjectKey = (["field", "value", "count"] as const).find((k) => k in record);
   if (subjectKey === undefined) {
-    throw compileError(scope, pointer, `expected one of allOf, anyOf, not, field, value or count; found ${keys.join(", ") || "nothing"}`);
+    throw compileError(
+      scope,
+      pointer,
+      `expected one of allOf, anyOf, not, field, value or count; found ${keys.join(", ") || "nothing"}`,
+    );
   }
   const operatorKeys = keys.filter((k) => k !== subjectKey);
   const unknown = operatorKeys.filter((k) => OPERATORS[k] === undefined);
@@ -102,14 +132,20 @@ export function compileCondition(node: unknown, scope: CompileScope, pointer: st
     );
   }
   if (operatorKeys.length !== 1) {
-    throw compileError(scope, pointer, `a '${subjectKey}' condition needs exactly one operator, found ${operatorKeys.length === 0 ? "none" : operatorKeys.join(", ")}`);
+    throw compileError(
+      scope,
+      pointer,
+      `a '${subjectKey}' condition needs exactly one operator, found ${operatorKeys.length === 0 ? "none" : operatorKeys.join(", ")}`,
+    );
   }
   const opName = operatorKeys[0] as string;
   const op = OPERATORS[opName] as Operator;
   const opPointer = joinPointer(pointer, opName);
   const expected = compileOperand(record[opName], op, opName, scope, opPointer);
-  if (subjectKey === "field") return compileFieldCondition(record.field, opName, op, expected, scope, pointer);
-  if (subjectKey === "value") return compileValueCondition(record.value, opName, op, expected, scope, pointer);
+  if (subjectKey === "field")
+    return compileFieldCondition(record.field, opName, op, expected, scope, pointer);
+  if (subjectKey === "value")
+    return compileValueCondition(record.value, opName, op, expected, scope, pointer);
   return compileCount(record.count, opName, op, expected, scope, pointer);
 }
 
@@ -155,7 +191,13 @@ interface Operand {
   readonly constant: boolean;
 }
 
-function compileOperand(raw: unknown, op: Operator, opName: string, scope: CompileScope, pointer: string): Operand {
+function compileOperand(
+  raw: unknown,
+  op: Operator,
+  opName: string,
+  scope: CompileScope,
+  pointer: string,
+): Operand {
   const compiled = compileValue(raw, scope, pointer);
   if (compiled.constant) {
     const value = compiled.fn(undefined as unknown as EvalContext);
@@ -168,9 +210,13 @@ function compileOperand(raw: unknown, op: Operator, opName: string, scope: Compi
 function checkOperand(value: unknown, op: Operator, opName: string): string | undefined {
   switch (op.operand) {
     case "array":
-      return Array.isArray(value) ? undefined : `'${opName}' expects an array, got ${preview(value)}`;
+      return Array.isArray(value)
+        ? undefined
+        : `'${opName}' expects an array, got ${preview(value)}`;
     case "string":
-      return typeof value === "string" ? undefined : `'${opName}' expects a string, got ${preview(value)}`;
+      return typeof value === "string"
+        ? undefined
+        : `'${opName}' expects a string, got ${preview(value)}`;
     case "boolean":
       try {
         existsOperand(value);
@@ -179,7 +225,9 @@ function checkOperand(value: unknown, op: Operator, opName: string): string | un
         return (error as Error).message;
       }
     case "ordered":
-      return typeof value === "number" || typeof value === "string" ? undefined : `'${opName}' expects a number, string or date, got ${preview(value)}`;
+      return typeof value === "number" || typeof value === "string"
+        ? undefined
+        : `'${opName}' expects a number, string or date, got ${preview(value)}`;
     default:
       return undefined;
   }
@@ -191,7 +239,8 @@ function compileValue(raw: unknown, scope: CompileScope, pointer: string): Opera
     try {
       ast = parseExpression(raw.slice(1, -1));
     } catch (error) {
-      if (error instanceof ExpressionSyntaxError) throw compileError(scope, pointer, `invalid expression ${raw}: ${error.message}`, error);
+      if (error instanceof ExpressionSyntaxError)
+        throw compileError(scope, pointer, `invalid expression ${raw}: ${error.message}`, error);
       throw error;
     }
     return { fn: compileExpr(ast, scope, pointer, raw), constant: false };
@@ -221,7 +270,12 @@ function compileExpr(node: ExprNode, scope: CompileScope, pointer: string, sourc
   }
 }
 
-function compileCall(node: Extract<ExprNode, { kind: "call" }>, scope: CompileScope, pointer: string, source: string): ExprFn {
+function compileCall(
+  node: Extract<ExprNode, { kind: "call" }>,
+  scope: CompileScope,
+  pointer: string,
+  source: string,
+): ExprFn {
   const name = node.name.toLowerCase();
   const special = SPECIAL_FORMS[name];
   const spec = FUNCTIONS[name];
@@ -230,8 +284,13 @@ function compileCall(node: Extract<ExprNode, { kind: "call" }>, scope: CompileSc
     throw compileError(scope, pointer, `unknown function '${node.name}' in ${source}`);
   }
   if (node.args.length < arity.minArgs || node.args.length > arity.maxArgs) {
-    const wanted = arity.minArgs === arity.maxArgs ? `${arity.minArgs}` : `${arity.minArgs} to ${arity.maxArgs}`;
-    throw compileError(scope, pointer, `${node.name}() takes ${wanted} argument(s), got ${node.args.length} in ${source}`);
+    const wanted =
+      arity.minArgs === arity.maxArgs ? `${arity.minArgs}` : `${arity.minArgs} to ${arity.maxArgs}`;
+    throw compileError(
+      scope,
+      pointer,
+      `${node.name}() takes ${wanted} argument(s), got ${node.args.length} in ${source}`,
+    );
   }
   if (name === "parameters") return compileParameters(node, scope, pointer, source);
   if (name === "field") return compileFieldFunction(node, scope, pointer, source);
@@ -253,7 +312,11 @@ function compileCall(node: Extract<ExprNode, { kind: "call" }>, scope: CompileSc
     const a1 = args[1] as ExprFn;
     return (ctx) => call([a0(ctx), a1(ctx)], ctx);
   }
-  return (ctx) => call(args.map((a) => a(ctx)), ctx);
+  return (ctx) =>
+    call(
+      args.map((a) => a(ctx)),
+      ctx,
+    );
 }
 
 function literalString(node: ExprNode | undefined): string | undefined {
@@ -266,13 +329,22 @@ function findParameter(scope: CompileScope, name: string): string | undefined {
   return Object.keys(scope.parameters).find((k) => k.toLowerCase() === lower);
 }
 
-function compileParameters(node: Extract<ExprNode, { kind: "call" }>, scope: CompileScope, pointer: string, source: string): ExprFn {
+function compileParameters(
+  node: Extract<ExprNode, { kind: "call" }>,
+  scope: CompileScope,
+  pointer: string,
+  source: string,
+): ExprFn {
   const literal = literalString(node.args[0]);
   if (literal !== undefined) {
     const declared = findParameter(scope, literal);
     if (declared === undefined) {
       const known = Object.keys(scope.parameters);
-      throw compileError(scope, pointer, `parameter '${literal}' is used in ${source} but not declared in 'parameters' (declared: ${known.length === 0 ? "none" : known.join(", ")})`);
+      throw compileError(
+        scope,
+        pointer,
+        `parameter '${literal}' is used in ${source} but not declared in 'parameters' (declared: ${known.length === 0 ? "none" : known.join(", ")})`,
+      );
     }
     scope.usedParameters.add(declared);
     return (ctx) => ctx.params[declared];
@@ -282,7 +354,8 @@ function compileParameters(node: Extract<ExprNode, { kind: "call" }>, scope: Com
   return (ctx) => {
     const name = arg(ctx);
     const declared = typeof name === "string" ? findParameter(scope, name) : undefined;
-    if (declared === undefined) throw new RuleEvaluationError(`parameters(${preview(name)}) names no declared parameter`);
+    if (declared === undefined)
+      throw new RuleEvaluationError(`parameters(${preview(name)}) names no declared parameter`);
     return ctx.params[declared];
   };
 }
@@ -307,14 +380,19 @@ function parseFieldText(text: string, scope: CompileScope, pointer: string): Fie
   if (looksLikeAlias(text)) {
     const resolved = resolveAlias(text);
     if (resolved === undefined) {
-      throw compileError(scope, pointer, `unknown alias '${text}'; vigil knows the aliases listed in docs/rule-language.md, or write the document path (e.g. properties.x.y)`);
+      throw compileError(
+        scope,
+        pointer,
+        `unknown alias '${text}'; vigil knows the aliases listed in docs/rule-language.md, or write the document path (e.g. properties.x.y)`,
+      );
     }
     pathText = resolved;
   }
   try {
     return parsePath(pathText);
   } catch (error) {
-    if (error instanceof PathSyntaxError) throw compileError(scope, pointer, `invalid field path '${text}': ${error.message}`, error);
+    if (error instanceof PathSyntaxError)
+      throw compileError(scope, pointer, `invalid field path '${text}': ${error.message}`, error);
     throw error;
   }
 }
@@ -324,10 +402,22 @@ function bindField(path: FieldPath, frames: readonly StaticFrame[]): BoundField 
     const frame = frames[i] as StaticFrame;
     if (frame.kind === "field" && isPrefix(frame.segments, path.segments)) {
       const rest = path.segments.slice(frame.segments.length);
-      return { text: path.text, frameIndex: i, rest, restText: formatPath(rest), hasWildcard: rest.some((s) => s.kind === "all") };
+      return {
+        text: path.text,
+        frameIndex: i,
+        rest,
+        restText: formatPath(rest),
+        hasWildcard: rest.some((s) => s.kind === "all"),
+      };
     }
   }
-  return { text: path.text, frameIndex: -1, rest: path.segments, restText: formatPath(path.segments), hasWildcard: path.hasWildcard };
+  return {
+    text: path.text,
+    frameIndex: -1,
+    rest: path.segments,
+    restText: formatPath(path.segments),
+    hasWildcard: path.hasWildcard,
+  };
 }
 
 function joinConcrete(base: string, restText: string): string {
@@ -364,7 +454,12 @@ function readOne(ctx: EvalContext, field: BoundField): { value: unknown; path: s
  * Read a path with `[*]`: every selected value with its concrete path (empty for a missing
  * array). `members` reads count members, whose own insides are checked when `where` reads them.
  */
-function readMany(ctx: EvalContext, field: BoundField, out: { value: unknown; path: string }[], members = false): void {
+function readMany(
+  ctx: EvalContext,
+  field: BoundField,
+  out: { value: unknown; path: string }[],
+  members = false,
+): void {
   const start = startOf(ctx, field);
   collect(ctx, start.value, start.path, field.rest, 0, out, members ? "within" : "overlap");
 }
@@ -405,14 +500,20 @@ function collect(
   out.push({ value: current, path: currentPath });
 }
 
-function compileFieldFunction(node: Extract<ExprNode, { kind: "call" }>, scope: CompileScope, pointer: string, source: string): ExprFn {
+function compileFieldFunction(
+  node: Extract<ExprNode, { kind: "call" }>,
+  scope: CompileScope,
+  pointer: string,
+  source: string,
+): ExprFn {
   const literal = literalString(node.args[0]);
   if (literal === undefined) {
     const arg = compileExpr(node.args[0] as ExprNode, scope, pointer, source);
     const frames = scope.frames;
     return (ctx) => {
       const text = arg(ctx);
-      if (typeof text !== "string") throw new RuleEvaluationError(`field() needs a path string, got ${preview(text)}`);
+      if (typeof text !== "string")
+        throw new RuleEvaluationError(`field() needs a path string, got ${preview(text)}`);
       return fieldFunctionValue(ctx, bindField(parseRuntimePath(text), frames), frames);
     };
   }
@@ -426,8 +527,16 @@ function compileFieldFunction(node: Extract<ExprNode, { kind: "call" }>, scope: 
  * the flat array of selected values; the counted `[*]` path itself, inside `where`, returns a
  * one-element array holding the current member.
  */
-function fieldFunctionValue(ctx: EvalContext, bound: BoundField, frames: readonly StaticFrame[]): unknown {
-  if (bound.frameIndex >= 0 && bound.rest.length === 0 && (frames[bound.frameIndex] as StaticFrame).kind === "field") {
+function fieldFunctionValue(
+  ctx: EvalContext,
+  bound: BoundField,
+  frames: readonly StaticFrame[],
+): unknown {
+  if (
+    bound.frameIndex >= 0 &&
+    bound.rest.length === 0 &&
+    (frames[bound.frameIndex] as StaticFrame).kind === "field"
+  ) {
     return [(ctx.frames[bound.frameIndex] as Frame).value];
   }
   if (bound.hasWildcard) {
@@ -449,15 +558,26 @@ function parseRuntimePath(text: string): FieldPath {
   }
 }
 
-function compileCurrent(node: Extract<ExprNode, { kind: "call" }>, scope: CompileScope, pointer: string, source: string): ExprFn {
+function compileCurrent(
+  node: Extract<ExprNode, { kind: "call" }>,
+  scope: CompileScope,
+  pointer: string,
+  source: string,
+): ExprFn {
   const frames = scope.frames;
-  if (frames.length === 0) throw compileError(scope, pointer, `current() is only allowed inside a count's 'where' (${source})`);
+  if (frames.length === 0)
+    throw compileError(
+      scope,
+      pointer,
+      `current() is only allowed inside a count's 'where' (${source})`,
+    );
   if (node.args.length === 0) {
     const index = frames.length - 1;
     return (ctx) => (ctx.frames[index] as Frame).value;
   }
   const name = literalString(node.args[0]);
-  if (name === undefined) throw compileError(scope, pointer, `current() takes a literal name in ${source}`);
+  if (name === undefined)
+    throw compileError(scope, pointer, `current() takes a literal name in ${source}`);
   for (let i = frames.length - 1; i >= 0; i -= 1) {
     const frame = frames[i] as StaticFrame;
     if (frame.kind === "value" && frame.name.toLowerCase() === name.toLowerCase()) {
@@ -467,7 +587,11 @@ function compileCurrent(node: Extract<ExprNode, { kind: "call" }>, scope: Compil
   const path = parseFieldText(name, scope, pointer);
   const bound = bindField(path, frames);
   if (bound.frameIndex < 0) {
-    throw compileError(scope, pointer, `current('${name}') names no enclosing count (value count names or counted field paths)`);
+    throw compileError(
+      scope,
+      pointer,
+      `current('${name}') names no enclosing count (value count names or counted field paths)`,
+    );
   }
   if (bound.rest.length === 0) return (ctx) => (ctx.frames[bound.frameIndex] as Frame).value;
   return (ctx) => {
@@ -488,19 +612,27 @@ function recordEntry(ctx: EvalContext, entry: TraceEntry): void {
   (ctx.trace as TraceEntry[]).push(entry);
 }
 
-function unknownResult(ctx: EvalContext, error: unknown, entry: Omit<TraceEntry, "result" | "note" | "observed"> & { observed?: unknown }): Tri {
+function unknownResult(
+  ctx: EvalContext,
+  error: unknown,
+  entry: Omit<TraceEntry, "result" | "note" | "observed"> & { observed?: unknown },
+): Tri {
   let message: string;
   if (error instanceof UnknownValueSignal) {
     ctx.unknowns.push(error.note);
     message = error.note.message;
   } else if (error instanceof RuleEvaluationError) {
-    const note = { message: error.message, ...(entry.field !== undefined ? { path: entry.field } : {}) };
+    const note = {
+      message: error.message,
+      ...(entry.field !== undefined ? { path: entry.field } : {}),
+    };
     ctx.unknowns.push(note);
     message = error.message;
   } else {
     throw error;
   }
-  if (ctx.trace !== null) recordEntry(ctx, { observed: null, ...entry, result: "unknown", note: message });
+  if (ctx.trace !== null)
+    recordEntry(ctx, { observed: null, ...entry, result: "unknown", note: message });
   return UNKNOWN;
 }
 
@@ -508,8 +640,16 @@ function observedFields(value: unknown): { observed: unknown; missing?: true } {
   return value === undefined ? { observed: null, missing: true } : { observed: value };
 }
 
-function compileFieldCondition(raw: unknown, opName: string, op: Operator, expected: Operand, scope: CompileScope, pointer: string): CondFn {
-  if (typeof raw !== "string" || raw.length === 0) throw compileError(scope, joinPointer(pointer, "field"), "'field' must be a non-empty string");
+function compileFieldCondition(
+  raw: unknown,
+  opName: string,
+  op: Operator,
+  expected: Operand,
+  scope: CompileScope,
+  pointer: string,
+): CondFn {
+  if (typeof raw !== "string" || raw.length === 0)
+    throw compileError(scope, joinPointer(pointer, "field"), "'field' must be a non-empty string");
   const fieldPointer = joinPointer(pointer, "field");
   const test = op.test;
   const exp = expected.fn;
@@ -520,12 +660,17 @@ function compileFieldCondition(raw: unknown, opName: string, op: Operator, expec
       let bound: BoundField;
       try {
         const text = pathFn(ctx);
-        if (typeof text !== "string") throw new RuleEvaluationError(`field expression ${raw} returned ${preview(text)}, not a path`);
+        if (typeof text !== "string")
+          throw new RuleEvaluationError(
+            `field expression ${raw} returned ${preview(text)}, not a path`,
+          );
         bound = bindField(parseRuntimePath(text), frames);
       } catch (error) {
         return unknownResult(ctx, error, { field: raw, operator: opName, expected: null });
       }
-      return bound.hasWildcard ? evalMany(ctx, bound, opName, test, exp) : evalOne(ctx, bound, opName, test, exp);
+      return bound.hasWildcard
+        ? evalMany(ctx, bound, opName, test, exp)
+        : evalOne(ctx, bound, opName, test, exp);
     };
   }
   const bound = bindField(parseFieldText(raw, scope, fieldPointer), scope.frames);
@@ -533,7 +678,13 @@ function compileFieldCondition(raw: unknown, opName: string, op: Operator, expec
   return (ctx) => evalOne(ctx, bound, opName, test, exp);
 }
 
-function evalOne(ctx: EvalContext, bound: BoundField, opName: string, test: Operator["test"], exp: ExprFn): Tri {
+function evalOne(
+  ctx: EvalContext,
+  bound: BoundField,
+  opName: string,
+  test: Operator["test"],
+  exp: ExprFn,
+): Tri {
   let read: { value: unknown; path: string } | undefined;
   let expectedValue: unknown;
   try {
@@ -541,7 +692,13 @@ function evalOne(ctx: EvalContext, bound: BoundField, opName: string, test: Oper
     expectedValue = exp(ctx);
     const ok = test(read.value, expectedValue);
     if (ctx.trace !== null) {
-      recordEntry(ctx, { field: read.path, ...observedFields(read.value), operator: opName, expected: expectedValue, result: ok });
+      recordEntry(ctx, {
+        field: read.path,
+        ...observedFields(read.value),
+        operator: opName,
+        expected: expectedValue,
+        result: ok,
+      });
     }
     return ok ? TRUE : FALSE;
   } catch (error) {
@@ -555,7 +712,13 @@ function evalOne(ctx: EvalContext, bound: BoundField, opName: string, test: Oper
 }
 
 /** `[*]` outside count: the condition must hold for every selected value (true when there are none). */
-function evalMany(ctx: EvalContext, bound: BoundField, opName: string, test: Operator["test"], exp: ExprFn): Tri {
+function evalMany(
+  ctx: EvalContext,
+  bound: BoundField,
+  opName: string,
+  test: Operator["test"],
+  exp: ExprFn,
+): Tri {
   const values: { value: unknown; path: string }[] = [];
   let expectedValue: unknown;
   try {
@@ -563,7 +726,14 @@ function evalMany(ctx: EvalContext, bound: BoundField, opName: string, test: Ope
     expectedValue = exp(ctx);
     for (const item of values) {
       if (!test(item.value, expectedValue)) {
-        if (ctx.trace !== null) recordEntry(ctx, { field: item.path, ...observedFields(item.value), operator: opName, expected: expectedValue, result: false });
+        if (ctx.trace !== null)
+          recordEntry(ctx, {
+            field: item.path,
+            ...observedFields(item.value),
+            operator: opName,
+            expected: expectedValue,
+            result: false,
+          });
         return FALSE;
       }
     }
@@ -578,11 +748,22 @@ function evalMany(ctx: EvalContext, bound: BoundField, opName: string, test: Ope
     }
     return TRUE;
   } catch (error) {
-    return unknownResult(ctx, error, { field: joinConcrete(startOf(ctx, bound).path, bound.restText), operator: opName, expected: expectedValue ?? null });
+    return unknownResult(ctx, error, {
+      field: joinConcrete(startOf(ctx, bound).path, bound.restText),
+      operator: opName,
+      expected: expectedValue ?? null,
+    });
   }
 }
 
-function compileValueCondition(raw: unknown, opName: string, op: Operator, expected: Operand, scope: CompileScope, pointer: string): CondFn {
+function compileValueCondition(
+  raw: unknown,
+  opName: string,
+  op: Operator,
+  expected: Operand,
+  scope: CompileScope,
+  pointer: string,
+): CondFn {
   const subject = compileValue(raw, scope, joinPointer(pointer, "value")).fn;
   const source = typeof raw === "string" ? raw : JSON.stringify(raw);
   const test = op.test;
@@ -594,10 +775,21 @@ function compileValueCondition(raw: unknown, opName: string, op: Operator, expec
       actual = subject(ctx);
       expectedValue = exp(ctx);
       const ok = test(actual, expectedValue);
-      if (ctx.trace !== null) recordEntry(ctx, { value: source, ...observedFields(actual), operator: opName, expected: expectedValue, result: ok });
+      if (ctx.trace !== null)
+        recordEntry(ctx, {
+          value: source,
+          ...observedFields(actual),
+          operator: opName,
+          expected: expectedValue,
+          result: ok,
+        });
       return ok ? TRUE : FALSE;
     } catch (error) {
-      return unknownResult(ctx, error, { value: source, operator: opName, expected: expectedValue ?? null });
+      return unknownResult(ctx, error, {
+        value: source,
+        operator: opName,
+        expected: expectedValue ?? null,
+      });
     }
   };
 }
@@ -605,23 +797,52 @@ function compileValueCondition(raw: unknown, opName: string, op: Operator, expec
 // ---------------------------------------------------------------------------------------------
 // Counts
 
-function compileCount(raw: unknown, opName: string, op: Operator, expected: Operand, scope: CompileScope, pointer: string): CondFn {
+function compileCount(
+  raw: unknown,
+  opName: string,
+  op: Operator,
+  expected: Operand,
+  scope: CompileScope,
+  pointer: string,
+): CondFn {
   const countPointer = joinPointer(pointer, "count");
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw compileError(scope, countPointer, "'count' must be an object with 'field' or 'value'");
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+    throw compileError(scope, countPointer, "'count' must be an object with 'field' or 'value'");
   const spec = raw as Record<string, unknown>;
   const extra = Object.keys(spec).filter((k) => !["field", "value", "name", "where"].includes(k));
-  if (extra.length > 0) throw compileError(scope, joinPointer(countPointer, extra[0] as string), `unknown key '${extra[0]}' in count; expected field, value, name, where`);
-  if (("field" in spec) === ("value" in spec)) throw compileError(scope, countPointer, "a count needs exactly one of 'field' or 'value'");
+  if (extra.length > 0)
+    throw compileError(
+      scope,
+      joinPointer(countPointer, extra[0] as string),
+      `unknown key '${extra[0]}' in count; expected field, value, name, where`,
+    );
+  if ("field" in spec === "value" in spec)
+    throw compileError(scope, countPointer, "a count needs exactly one of 'field' or 'value'");
   const test = op.test;
   const exp = expected.fn;
 
   if ("field" in spec) {
-    if ("name" in spec) throw compileError(scope, joinPointer(countPointer, "name"), "'name' is only allowed in a value count");
+    if ("name" in spec)
+      throw compileError(
+        scope,
+        joinPointer(countPointer, "name"),
+        "'name' is only allowed in a value count",
+      );
     const text = spec.field;
-    if (typeof text !== "string" || isExpression(text)) throw compileError(scope, joinPointer(countPointer, "field"), "count 'field' must be a literal path ending in [*]");
+    if (typeof text !== "string" || isExpression(text))
+      throw compileError(
+        scope,
+        joinPointer(countPointer, "field"),
+        "count 'field' must be a literal path ending in [*]",
+      );
     const path = parseFieldText(text, scope, joinPointer(countPointer, "field"));
     const last = path.segments.at(-1);
-    if (last?.kind !== "all") throw compileError(scope, joinPointer(countPointer, "field"), `count 'field' must end with [*] (got '${text}')`);
+    if (last?.kind !== "all")
+      throw compileError(
+        scope,
+        joinPointer(countPointer, "field"),
+        `count 'field' must end with [*] (got '${text}')`,
+      );
     const bound = bindField(path, scope.frames);
     // Paths inside `where` are written in full (`a[*].b[*].c`), so the frame's pattern is the full path.
     const frame: StaticFrame = { kind: "field", segments: path.segments, text: path.text };
@@ -634,18 +855,31 @@ function compileCount(raw: unknown, opName: string, op: Operator, expected: Oper
         readMany(ctx, bound, members, true);
         expectedValue = exp(ctx);
       } catch (error) {
-        return unknownResult(ctx, error, { field: label, operator: opName, expected: expectedValue ?? null });
+        return unknownResult(ctx, error, {
+          field: label,
+          operator: opName,
+          expected: expectedValue ?? null,
+        });
       }
       return runCount(ctx, members, where, test, expectedValue, opName, { field: label });
     };
   }
 
   const name = spec.name === undefined ? "default" : spec.name;
-  if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw compileError(scope, joinPointer(countPointer, "name"), "count 'name' must be letters and digits");
+  if (typeof name !== "string" || !/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
+    throw compileError(
+      scope,
+      joinPointer(countPointer, "name"),
+      "count 'name' must be letters and digits",
+    );
   const source = typeof spec.value === "string" ? spec.value : JSON.stringify(spec.value);
   const valueFn = compileValue(spec.value, scope, joinPointer(countPointer, "value"));
   if (valueFn.constant && !Array.isArray(valueFn.fn(undefined as unknown as EvalContext))) {
-    throw compileError(scope, joinPointer(countPointer, "value"), "count 'value' must be an array or an expression returning one");
+    throw compileError(
+      scope,
+      joinPointer(countPointer, "value"),
+      "count 'value' must be an array or an expression returning one",
+    );
   }
   const frame: StaticFrame = { kind: "value", name };
   const where = compileWhere(spec.where, scope, frame, joinPointer(countPointer, "where"));
@@ -654,17 +888,29 @@ function compileCount(raw: unknown, opName: string, op: Operator, expected: Oper
     let expectedValue: unknown;
     try {
       list = valueFn.fn(ctx);
-      if (!Array.isArray(list)) throw new RuleEvaluationError(`count value ${source} returned ${preview(list)}, not an array`);
+      if (!Array.isArray(list))
+        throw new RuleEvaluationError(
+          `count value ${source} returned ${preview(list)}, not an array`,
+        );
       expectedValue = exp(ctx);
     } catch (error) {
-      return unknownResult(ctx, error, { value: source, operator: opName, expected: expectedValue ?? null });
+      return unknownResult(ctx, error, {
+        value: source,
+        operator: opName,
+        expected: expectedValue ?? null,
+      });
     }
     const members = (list as unknown[]).map((value, i) => ({ value, path: `[${i}]` }));
     return runCount(ctx, members, where, test, expectedValue, opName, { value: source }, true);
   };
 }
 
-function compileWhere(raw: unknown, scope: CompileScope, frame: StaticFrame, pointer: string): CondFn | undefined {
+function compileWhere(
+  raw: unknown,
+  scope: CompileScope,
+  frame: StaticFrame,
+  pointer: string,
+): CondFn | undefined {
   if (raw === undefined) return undefined;
   const inner: CompileScope = { ...scope, frames: [...scope.frames, frame] };
   return compileCondition(raw, inner, pointer);
@@ -730,26 +976,59 @@ function runCount(
     first = test(min, expectedValue);
     if (max !== min) {
       const span = max - min;
-      const probe = span > MAX_COUNT_RANGE ? [max] : Array.from({ length: span }, (_, i) => min + i + 1);
+      const probe =
+        span > MAX_COUNT_RANGE ? [max] : Array.from({ length: span }, (_, i) => min + i + 1);
       for (const n of probe) {
         if (test(n, expectedValue) !== first) {
-          const note = { message: `${label.field ?? label.value}: between ${min} and ${max} members match; the uncollected ones decide` };
+          const note = {
+            message: `${label.field ?? label.value}: between ${min} and ${max} members match; the uncollected ones decide`,
+          };
           ctx.unknowns.push(note);
-          if (ctx.trace !== null) recordEntry(ctx, { ...label, observed: { min, max }, operator: opName, expected: expectedValue, result: "unknown", matched, note: note.message });
+          if (ctx.trace !== null)
+            recordEntry(ctx, {
+              ...label,
+              observed: { min, max },
+              operator: opName,
+              expected: expectedValue,
+              result: "unknown",
+              matched,
+              note: note.message,
+            });
           return UNKNOWN;
         }
       }
     }
   } catch (error) {
-    return unknownResult(ctx, error, { ...label, observed: min, operator: opName, expected: expectedValue ?? null });
+    return unknownResult(ctx, error, {
+      ...label,
+      observed: min,
+      operator: opName,
+      expected: expectedValue ?? null,
+    });
   }
-  if (ctx.trace !== null) recordEntry(ctx, { ...label, observed: min, operator: opName, expected: expectedValue, result: first, ...(where !== undefined ? { matched } : {}) });
+  if (ctx.trace !== null)
+    recordEntry(ctx, {
+      ...label,
+      observed: min,
+      operator: opName,
+      expected: expectedValue,
+      result: first,
+      ...(where !== undefined ? { matched } : {}),
+    });
   return first ? TRUE : FALSE;
 }
 
 /** A compile scope for a control's rule. */
-export function createCompileScope(parameters: Readonly<Record<string, ParameterDefinition>>, file?: string): CompileScope {
-  return { parameters, usedParameters: new Set<string>(), frames: [], ...(file !== undefined ? { file } : {}) };
+export function createCompileScope(
+  parameters: Readonly<Record<string, ParameterDefinition>>,
+  file?: string,
+): CompileScope {
+  return {
+    parameters,
+    usedParameters: new Set<string>(),
+    frames: [],
+    ...(file !== undefined ? { file } : {}),
+  };
 }
 
 /** True when a value is absent (exported for the evaluator's reasons). */

@@ -59,7 +59,11 @@ export class UnknownValueSignal extends Error {
  * the array itself lies inside a gap (`mode` "within"): a gap deep inside one member spoils that
  * member's values, not the count of members.
  */
-export function gapFor(ctx: EvalContext, path: string, mode: "overlap" | "within"): UnknownNote | undefined {
+export function gapFor(
+  ctx: EvalContext,
+  path: string,
+  mode: "overlap" | "within",
+): UnknownNote | undefined {
   const gaps = ctx.gaps;
   if (gaps === null) return undefined;
   const lower = path.toLowerCase();
@@ -76,7 +80,11 @@ export function gapFor(ctx: EvalContext, path: string, mode: "overlap" | "within
 function isWithin(path: string, ancestor: string): boolean {
   if (ancestor === "") return true;
   if (path.length === ancestor.length) return path === ancestor;
-  return path.length > ancestor.length && path.startsWith(ancestor) && isBoundary(path.charCodeAt(ancestor.length));
+  return (
+    path.length > ancestor.length &&
+    path.startsWith(ancestor) &&
+    isBoundary(path.charCodeAt(ancestor.length))
+  );
 }
 
 function isBoundary(code: number): boolean {

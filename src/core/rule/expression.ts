@@ -10,7 +10,12 @@ import { typeName } from "./values.js";
 /** Syntax tree of an expression. */
 export type ExprNode =
   | { readonly kind: "literal"; readonly value: unknown }
-  | { readonly kind: "call"; readonly name: string; readonly args: readonly ExprNode[]; readonly offset: number }
+  | {
+      readonly kind: "call";
+      readonly name: string;
+      readonly args: readonly ExprNode[];
+      readonly offset: number;
+    }
   | { readonly kind: "member"; readonly target: ExprNode; readonly property: string }
   | { readonly kind: "index"; readonly target: ExprNode; readonly index: ExprNode };
 
@@ -53,7 +58,8 @@ function tokenize(src: string): Token[] {
       let j = i + 1;
       let out = "";
       for (;;) {
-        if (j >= src.length) throw new ExpressionSyntaxError(`unclosed string starting at offset ${i}`);
+        if (j >= src.length)
+          throw new ExpressionSyntaxError(`unclosed string starting at offset ${i}`);
         if (src[j] === "'") {
           if (src[j + 1] === "'") {
             out += "'";
@@ -119,7 +125,8 @@ export function parseExpression(src: string): ExprNode {
             args.push(postfix());
             const sep = next();
             if (sep.t === "punct" && sep.v === ")") break;
-            if (sep.t !== "punct" || sep.v !== ",") throw new ExpressionSyntaxError(`expected ',' or ')' at offset ${sep.o}`);
+            if (sep.t !== "punct" || sep.v !== ",")
+              throw new ExpressionSyntaxError(`expected ',' or ')' at offset ${sep.o}`);
           }
         }
         return { kind: "call", name: tok.v, args, offset: tok.o };
@@ -128,7 +135,9 @@ export function parseExpression(src: string): ExprNode {
       if (lower === "true") return { kind: "literal", value: true };
       if (lower === "false") return { kind: "literal", value: false };
       if (lower === "null") return { kind: "literal", value: null };
-      throw new ExpressionSyntaxError(`'${tok.v}' at offset ${tok.o} is not a function call (missing '(')`);
+      throw new ExpressionSyntaxError(
+        `'${tok.v}' at offset ${tok.o} is not a function call (missing '(')`,
+      );
     }
     if (tok.t === "end") throw new ExpressionSyntaxError("expression ends early");
     throw new ExpressionSyntaxError(`unexpected '${tok.v}' at offset ${tok.o}`);
@@ -141,7 +150,8 @@ export function parseExpression(src: string): ExprNode {
       if (tok.t === "punct" && tok.v === ".") {
         next();
         const name = next();
-        if (name.t !== "ident") throw new ExpressionSyntaxError(`expected a property name at offset ${name.o}`);
+        if (name.t !== "ident")
+          throw new ExpressionSyntaxError(`expected a property name at offset ${name.o}`);
         node = { kind: "member", target: node, property: name.v };
       } else if (tok.t === "punct" && tok.v === "[") {
         next();
@@ -166,15 +176,18 @@ export function memberOf(target: unknown, property: string): unknown {
     throw new RuleEvaluationError(`cannot read '.${property}' of ${typeName(target)}`);
   }
   const value = getProperty(target, { name: property, lower: property.toLowerCase() });
-  if (value === undefined) throw new RuleEvaluationError(`the object has no property '${property}'`);
+  if (value === undefined)
+    throw new RuleEvaluationError(`the object has no property '${property}'`);
   return value;
 }
 
 /** Read `[index]` of an expression result. @throws RuleEvaluationError when out of range or absent. */
 export function indexOf(target: unknown, index: unknown): unknown {
   if (Array.isArray(target)) {
-    if (typeof index !== "number" || !Number.isInteger(index)) throw new RuleEvaluationError(`array index must be an integer, got ${typeName(index)}`);
-    if (index < 0 || index >= target.length) throw new RuleEvaluationError(`index ${index} is out of range (length ${target.length})`);
+    if (typeof index !== "number" || !Number.isInteger(index))
+      throw new RuleEvaluationError(`array index must be an integer, got ${typeName(index)}`);
+    if (index < 0 || index >= target.length)
+      throw new RuleEvaluationError(`index ${index} is out of range (length ${target.length})`);
     return target[index];
   }
   if (typeof index === "string") return memberOf(target, index);

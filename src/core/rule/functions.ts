@@ -39,28 +39,37 @@ function fail(message: string): never {
 
 function str(value: unknown, fn: string, position = 1): string {
   if (typeof value === "string") return value;
-  return fail(`${fn}() argument ${position} must be a string, got ${typeName(value)} ${preview(value)}`);
+  return fail(
+    `${fn}() argument ${position} must be a string, got ${typeName(value)} ${preview(value)}`,
+  );
 }
 
 function int(value: unknown, fn: string, position = 1): number {
   if (typeof value === "number" && Number.isInteger(value)) return value;
-  return fail(`${fn}() argument ${position} must be an integer, got ${typeName(value)} ${preview(value)}`);
+  return fail(
+    `${fn}() argument ${position} must be an integer, got ${typeName(value)} ${preview(value)}`,
+  );
 }
 
 function num(value: unknown, fn: string, position = 1): number {
   if (typeof value === "number" && Number.isFinite(value)) return value;
-  return fail(`${fn}() argument ${position} must be a number, got ${typeName(value)} ${preview(value)}`);
+  return fail(
+    `${fn}() argument ${position} must be a number, got ${typeName(value)} ${preview(value)}`,
+  );
 }
 
 function bool(value: unknown, fn: string): boolean {
   if (typeof value === "boolean") return value;
-  if (typeof value === "string" && /^(true|false)$/i.test(value)) return value.toLowerCase() === "true";
+  if (typeof value === "string" && /^(true|false)$/i.test(value))
+    return value.toLowerCase() === "true";
   return fail(`${fn}() expects a boolean, got ${typeName(value)} ${preview(value)}`);
 }
 
 function arr(value: unknown, fn: string, position = 1): unknown[] {
   if (Array.isArray(value)) return value;
-  return fail(`${fn}() argument ${position} must be an array, got ${typeName(value)} ${preview(value)}`);
+  return fail(
+    `${fn}() argument ${position} must be an array, got ${typeName(value)} ${preview(value)}`,
+  );
 }
 
 function lengthOf(value: unknown): number {
@@ -84,16 +93,22 @@ function toStringValue(value: unknown): string {
 
 function toInt(value: unknown): number {
   if (typeof value === "number") return Math.trunc(value);
-  if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value)) return Number.parseInt(value, 10);
+  if (typeof value === "string" && /^\s*[+-]?\d+\s*$/.test(value))
+    return Number.parseInt(value, 10);
   return fail(`int() cannot convert ${typeName(value)} ${preview(value)}`);
 }
 
-function strict(minArgs: number, maxArgs: number, call: (args: readonly unknown[], ctx: EvalContext) => unknown): TemplateFunction {
+function strict(
+  minArgs: number,
+  maxArgs: number,
+  call: (args: readonly unknown[], ctx: EvalContext) => unknown,
+): TemplateFunction {
   return { minArgs, maxArgs, call };
 }
 
 function containsValue(container: unknown, item: unknown): boolean {
-  if (typeof container === "string") return container.toLowerCase().includes(toStringValue(item).toLowerCase());
+  if (typeof container === "string")
+    return container.toLowerCase().includes(toStringValue(item).toLowerCase());
   if (Array.isArray(container)) return container.some((member) => looseEquals(member, item));
   if (container !== null && typeof container === "object") {
     const key = toStringValue(item).toLowerCase();
@@ -108,8 +123,14 @@ const VARIADIC = 128;
 export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.freeze({
   // Dates: `now` is an input of the evaluation, never the clock.
   utcnow: strict(0, 1, (_args, ctx) => ctx.nowText),
-  adddays: strict(2, 2, ([date, days]) => formatInstant(requireInstant(date, "addDays") + num(days, "addDays", 2) * 86_400_000)),
-  datetimeadd: strict(2, 2, ([date, duration]) => formatInstant(addDuration(requireInstant(date, "dateTimeAdd"), str(duration, "dateTimeAdd", 2)))),
+  adddays: strict(2, 2, ([date, days]) =>
+    formatInstant(requireInstant(date, "addDays") + num(days, "addDays", 2) * 86_400_000),
+  ),
+  datetimeadd: strict(2, 2, ([date, duration]) =>
+    formatInstant(
+      addDuration(requireInstant(date, "dateTimeAdd"), str(duration, "dateTimeAdd", 2)),
+    ),
+  ),
   // Logic.
   if: {
     minArgs: 3,
@@ -148,9 +169,21 @@ export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.free
   length: strict(1, 1, ([v]) => lengthOf(v)),
   empty: strict(1, 1, ([v]) => isEmpty(v)),
   contains: strict(2, 2, ([c, item]) => containsValue(c, item)),
-  startswith: strict(2, 2, ([s, p]) => str(s, "startsWith").toLowerCase().startsWith(str(p, "startsWith", 2).toLowerCase())),
-  endswith: strict(2, 2, ([s, p]) => str(s, "endsWith").toLowerCase().endsWith(str(p, "endsWith", 2).toLowerCase())),
-  indexof: strict(2, 2, ([s, p]) => str(s, "indexOf").toLowerCase().indexOf(str(p, "indexOf", 2).toLowerCase())),
+  startswith: strict(2, 2, ([s, p]) =>
+    str(s, "startsWith")
+      .toLowerCase()
+      .startsWith(str(p, "startsWith", 2).toLowerCase()),
+  ),
+  endswith: strict(2, 2, ([s, p]) =>
+    str(s, "endsWith")
+      .toLowerCase()
+      .endsWith(str(p, "endsWith", 2).toLowerCase()),
+  ),
+  indexof: strict(2, 2, ([s, p]) =>
+    str(s, "indexOf")
+      .toLowerCase()
+      .indexOf(str(p, "indexOf", 2).toLowerCase()),
+  ),
   substring: strict(2, 3, ([s, start, length]) => {
     const text = str(s, "substring");
     const from = int(start, "substring", 2);
@@ -160,7 +193,11 @@ export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.free
     }
     return text.substr(from, count);
   }),
-  replace: strict(3, 3, ([s, a, b]) => str(s, "replace").split(str(a, "replace", 2)).join(str(b, "replace", 3))),
+  replace: strict(3, 3, ([s, a, b]) =>
+    str(s, "replace")
+      .split(str(a, "replace", 2))
+      .join(str(b, "replace", 3)),
+  ),
   split: strict(2, 2, ([s, sep]) => {
     const text = str(s, "split");
     const seps = Array.isArray(sep) ? sep.map((x) => str(x, "split", 2)) : [str(sep, "split", 2)];
@@ -168,18 +205,38 @@ export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.free
     for (const d of seps) parts = parts.flatMap((p) => p.split(d));
     return parts;
   }),
-  first: strict(1, 1, ([v]) => (typeof v === "string" ? v.slice(0, 1) : arr(v, "first")[0] ?? null)),
-  last: strict(1, 1, ([v]) => (typeof v === "string" ? v.slice(-1) : arr(v, "last").at(-1) ?? null)),
-  take: strict(2, 2, ([v, n]) => (typeof v === "string" ? v.slice(0, Math.max(0, int(n, "take", 2))) : arr(v, "take").slice(0, Math.max(0, int(n, "take", 2))))),
-  skip: strict(2, 2, ([v, n]) => (typeof v === "string" ? v.slice(Math.max(0, int(n, "skip", 2))) : arr(v, "skip").slice(Math.max(0, int(n, "skip", 2))))),
+  first: strict(1, 1, ([v]) =>
+    typeof v === "string" ? v.slice(0, 1) : (arr(v, "first")[0] ?? null),
+  ),
+  last: strict(1, 1, ([v]) =>
+    typeof v === "string" ? v.slice(-1) : (arr(v, "last").at(-1) ?? null),
+  ),
+  take: strict(2, 2, ([v, n]) =>
+    typeof v === "string"
+      ? v.slice(0, Math.max(0, int(n, "take", 2)))
+      : arr(v, "take").slice(0, Math.max(0, int(n, "take", 2))),
+  ),
+  skip: strict(2, 2, ([v, n]) =>
+    typeof v === "string"
+      ? v.slice(Math.max(0, int(n, "skip", 2)))
+      : arr(v, "skip").slice(Math.max(0, int(n, "skip", 2))),
+  ),
   createarray: strict(0, VARIADIC, (args) => [...args]),
   union: strict(1, VARIADIC, (args) => {
     if (args.every(Array.isArray)) {
       const out: unknown[] = [];
-      for (const a of args as unknown[][]) for (const v of a) if (!out.some((o) => looseEquals(o, v))) out.push(v);
+      for (const a of args as unknown[][])
+        for (const v of a) if (!out.some((o) => looseEquals(o, v))) out.push(v);
       return out;
     }
-    return Object.assign({}, ...args.map((a, i) => (a !== null && typeof a === "object" ? a : fail(`union() argument ${i + 1} must be an array or object`))));
+    return Object.assign(
+      {},
+      ...args.map((a, i) =>
+        a !== null && typeof a === "object"
+          ? a
+          : fail(`union() argument ${i + 1} must be an array or object`),
+      ),
+    );
   }),
   intersection: strict(2, VARIADIC, (args) => {
     const [head, ...rest] = args.map((a, i) => arr(a, "intersection", i + 1));
@@ -214,8 +271,20 @@ export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.free
     if (d === 0) fail("mod() by zero");
     return int(a, "mod") % d;
   }),
-  min: strict(1, VARIADIC, (args) => Math.min(...(args.length === 1 && Array.isArray(args[0]) ? args[0] : args).map((v, i) => num(v, "min", i + 1)))),
-  max: strict(1, VARIADIC, (args) => Math.max(...(args.length === 1 && Array.isArray(args[0]) ? args[0] : args).map((v, i) => num(v, "max", i + 1)))),
+  min: strict(1, VARIADIC, (args) =>
+    Math.min(
+      ...(args.length === 1 && Array.isArray(args[0]) ? args[0] : args).map((v, i) =>
+        num(v, "min", i + 1),
+      ),
+    ),
+  ),
+  max: strict(1, VARIADIC, (args) =>
+    Math.max(
+      ...(args.length === 1 && Array.isArray(args[0]) ? args[0] : args).map((v, i) =>
+        num(v, "max", i + 1),
+      ),
+    ),
+  ),
 });
 
 function tryGet(target: unknown, key: unknown): unknown {

@@ -39,7 +39,10 @@ function escapeRegex(text: string): string {
 
 /** The regular expression a `like` pattern stands for: `*` is any run of characters, case-insensitive. */
 export function likePattern(pattern: string): RegExp {
-  return cached(`like:${pattern}`, () => new RegExp(`^${pattern.split("*").map(escapeRegex).join("[\\s\\S]*")}$`, "is"));
+  return cached(
+    `like:${pattern}`,
+    () => new RegExp(`^${pattern.split("*").map(escapeRegex).join("[\\s\\S]*")}$`, "is"),
+  );
 }
 
 /**
@@ -66,7 +69,10 @@ function asText(value: unknown): string | undefined {
 }
 
 function requireString(value: unknown, op: string): string {
-  if (typeof value !== "string") throw new RuleEvaluationError(`${op} expects a string operand, got ${typeName(value)} ${preview(value)}`);
+  if (typeof value !== "string")
+    throw new RuleEvaluationError(
+      `${op} expects a string operand, got ${typeName(value)} ${preview(value)}`,
+    );
   return value;
 }
 
@@ -78,7 +84,9 @@ function like(actual: unknown, expected: unknown): boolean {
 function match(insensitive: boolean): OperatorFn {
   return (actual, expected) => {
     const text = asText(actual);
-    return text !== undefined && matchPattern(requireString(expected, "match"), insensitive).test(text);
+    return (
+      text !== undefined && matchPattern(requireString(expected, "match"), insensitive).test(text)
+    );
   };
 }
 
@@ -92,7 +100,10 @@ function contains(actual: unknown, expected: unknown): boolean {
 }
 
 function inList(actual: unknown, expected: unknown): boolean {
-  if (!Array.isArray(expected)) throw new RuleEvaluationError(`in/notIn expects an array operand, got ${typeName(expected)} ${preview(expected)}`);
+  if (!Array.isArray(expected))
+    throw new RuleEvaluationError(
+      `in/notIn expects an array operand, got ${typeName(expected)} ${preview(expected)}`,
+    );
   for (const candidate of expected) if (looseEquals(actual, candidate)) return true;
   return false;
 }
@@ -100,7 +111,8 @@ function inList(actual: unknown, expected: unknown): boolean {
 function containsKey(actual: unknown, expected: unknown): boolean {
   if (actual === null || typeof actual !== "object" || Array.isArray(actual)) return false;
   const key = asText(expected);
-  if (key === undefined) throw new RuleEvaluationError(`containsKey expects a key name, got ${typeName(expected)}`);
+  if (key === undefined)
+    throw new RuleEvaluationError(`containsKey expects a key name, got ${typeName(expected)}`);
   if (Object.hasOwn(actual, key)) return true;
   const lower = key.toLowerCase();
   return Object.keys(actual).some((k) => k.toLowerCase() === lower);
@@ -159,7 +171,11 @@ export const OPERATOR_NAMES: readonly string[] = Object.keys(OPERATORS);
  * Describe what the compliant state asks of a value, given the operator of the non-compliant
  * condition and whether that condition held: `expected 'Enabled'`, `expected at least 2`.
  */
-export function describeExpectation(operator: string, expected: unknown, mustHold: boolean): string {
+export function describeExpectation(
+  operator: string,
+  expected: unknown,
+  mustHold: boolean,
+): string {
   const op = OPERATORS[operator];
   if (op === undefined) return `${operator} ${preview(expected)}`;
   const name = mustHold ? operator : op.opposite;
@@ -173,9 +189,39 @@ export function describeExpectation(operator: string, expected: unknown, mustHol
 }
 
 function existsSafe(expected: unknown): boolean {
-  try {
-    return existsOperand(expected);
-  } catch {
-    return true;
-  }
+  return expected === false || (typeof expected === "string" && expected.toLowerCase() === "false")
+    ? false
+    : true;
+}
+
+const VERBS: Readonly<Record<string, string>> = {
+  equals: "is",
+  notEquals: "is not",
+  like: "is like",
+  notLike: "is not like",
+  match: "matches (case-sensitive)",
+  matchInsensitively: "matches",
+  notMatch: "does not match (case-sensitive)",
+  notMatchInsensitively: "does not match",
+  contains: "contains",
+  notContains: "does not contain",
+  in: "is one of",
+  notIn: "is none of",
+  containsKey: "has the key",
+  notContainsKey: "lacks the key",
+  less: "is less than",
+  lessOrEquals: "is at most",
+  greater: "is greater than",
+  greaterOrEquals: "is at least",
+};
+
+/**
+ * State a condition as a plain clause about "it": `is one of ['a', 'b']`, `exists`, `is absent`;
+ * `holds` false states its opposite.
+ */
+export function describeRequirement(operator: string, expected: unknown, holds: boolean): string {
+  const op = OPERATORS[operator];
+  if (operator === "exists") return existsSafe(expected) === holds ? "exists" : "is absent";
+  const name = holds || op === undefined ? operator : op.opposite;
+  return `${VERBS[name] ?? name} ${preview(expected)}`;
 }

@@ -81,7 +81,8 @@ function findBracketEnd(text: string, open: number): number {
           j += 2;
           continue;
         }
-        if (text[j + 1] !== "]") throw new PathSyntaxError(`expected ']' after quoted key in '${text}'`);
+        if (text[j + 1] !== "]")
+          throw new PathSyntaxError(`expected ']' after quoted key in '${text}'`);
         return j + 1;
       }
       j += 1;
@@ -122,7 +123,8 @@ export function formatPath(segments: readonly Segment[]): string {
 /** Append one segment to a concrete path string. */
 export function appendPath(base: string, segment: Segment): string {
   if (segment.kind === "prop") {
-    if (/^[A-Za-z_$][\w$-]*$/.test(segment.name)) return base === "" ? segment.name : `${base}.${segment.name}`;
+    if (/^[A-Za-z_$][\w$-]*$/.test(segment.name))
+      return base === "" ? segment.name : `${base}.${segment.name}`;
     return `${base}['${segment.name.replaceAll("'", "''")}']`;
   }
   if (segment.kind === "index") return `${base}[${segment.index}]`;

@@ -24,14 +24,20 @@ export function typeName(value: unknown): string {
  */
 export function looseEquals(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (isMissing(a) || isMissing(b)) return isMissing(a) && isMissing(b) && (a === null || b === null);
+  if (isMissing(a) || isMissing(b))
+    return isMissing(a) && isMissing(b) && (a === null || b === null);
   const ta = typeof a;
   const tb = typeof b;
   if (ta === "string" && tb === "string") {
-    return (a as string).length === (b as string).length && (a as string).toLowerCase() === (b as string).toLowerCase();
+    return (
+      (a as string).length === (b as string).length &&
+      (a as string).toLowerCase() === (b as string).toLowerCase()
+    );
   }
-  if (ta === "string" && (tb === "boolean" || tb === "number")) return (a as string).toLowerCase() === String(b).toLowerCase();
-  if (tb === "string" && (ta === "boolean" || ta === "number")) return (b as string).toLowerCase() === String(a).toLowerCase();
+  if (ta === "string" && (tb === "boolean" || tb === "number"))
+    return (a as string).toLowerCase() === String(b).toLowerCase();
+  if (tb === "string" && (ta === "boolean" || ta === "number"))
+    return (b as string).toLowerCase() === String(a).toLowerCase();
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i += 1) if (!looseEquals(a[i], b[i])) return false;
@@ -45,7 +51,8 @@ export function looseEquals(a: unknown, b: unknown): boolean {
     const lowerB = new Map(kb.map((k) => [k.toLowerCase(), k]));
     for (const k of ka) {
       const match = lowerB.get(k.toLowerCase());
-      if (match === undefined || !looseEquals((a as Record<string, unknown>)[k], rb[match])) return false;
+      if (match === undefined || !looseEquals((a as Record<string, unknown>)[k], rb[match]))
+        return false;
     }
     return true;
   }
@@ -69,7 +76,8 @@ export function parseInstant(text: string): number | undefined {
   const hour = h === undefined ? 0 : Number(h);
   const minute = mi === undefined ? 0 : Number(mi);
   const second = s === undefined ? 0 : Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return undefined;
   let ms = Date.UTC(Number(y), month - 1, day, hour, minute, second);
   if (frac !== undefined) ms += Number(`0.${frac}`) * 1000;
   if (zone !== undefined && zone.toUpperCase() !== "Z") {
@@ -82,7 +90,8 @@ export function parseInstant(text: string): number | undefined {
 
 /** Format epoch milliseconds as Azure Policy's `utcNow()` does: `yyyy-MM-ddTHH:mm:ss.fffffffZ`. */
 export function formatInstant(ms: number): string {
-  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) throw new RuleEvaluationError(`date-time out of range: ${ms}`);
+  if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
+    throw new RuleEvaluationError(`date-time out of range: ${ms}`);
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$10000Z");
 }
 
@@ -101,7 +110,9 @@ export function compareOrdered(a: unknown, b: unknown): number {
     const lb = b.toUpperCase();
     return la < lb ? -1 : la > lb ? 1 : 0;
   }
-  throw new RuleEvaluationError(`cannot order ${typeName(a)} ${preview(a)} against ${typeName(b)} ${preview(b)}`);
+  throw new RuleEvaluationError(
+    `cannot order ${typeName(a)} ${preview(a)} against ${typeName(b)} ${preview(b)}`,
+  );
 }
 
 /** A short rendering of a value for messages and reasons. */
@@ -130,7 +141,9 @@ const DURATION =
 export function addDuration(ms: number, duration: string): number {
   const m = DURATION.exec(duration);
   if (m === null || duration.replace(/^-/, "").toUpperCase() === "P" || /T$/i.test(duration)) {
-    throw new RuleEvaluationError(`'${duration}' is not an ISO 8601 duration such as 'P1D' or '-PT26H'`);
+    throw new RuleEvaluationError(
+      `'${duration}' is not an ISO 8601 duration such as 'P1D' or '-PT26H'`,
+    );
   }
   const sign = m[1] === "-" ? -1 : 1;
   const num = (i: number) => (m[i] === undefined ? 0 : Number(m[i]));
@@ -150,5 +163,7 @@ export function requireInstant(value: unknown, fn: string): number {
     const ms = parseInstant(value);
     if (ms !== undefined) return ms;
   }
-  throw new RuleEvaluationError(`${fn}() expects an ISO 8601 date-time, got ${typeName(value)} ${preview(value)}`);
+  throw new RuleEvaluationError(
+    `${fn}() expects an ISO 8601 date-time, got ${typeName(value)} ${preview(value)}`,
+  );
 }
