@@ -5,6 +5,7 @@
  */
 import type { Catalogue, CompiledControl } from "./catalogue.js";
 import { effectiveParameters, environmentFor, isControlEnabled } from "./config.js";
+import { TRACE_BUDGET } from "./rule/compiler.js";
 import { type EvalContext, FALSE, TRUE, type Tri, type UnknownNote } from "./rule/context.js";
 import { describeExpectation, describeRequirement } from "./rule/operators.js";
 import { formatPath, parsePath } from "./rule/path.js";
@@ -30,6 +31,7 @@ export interface EvaluateOptions {
 }
 
 const MAX_REASON_ENTRIES = 3;
+const NONE: readonly CompiledControl[] = Object.freeze([]);
 
 /** Why an observation cannot be evaluated at all, or `undefined` when it can. */
 export function observationProblem(observation: unknown): string | undefined {
@@ -53,14 +55,16 @@ export function observationProblem(observation: unknown): string | undefined {
   return undefined;
 }
 
-interface PreparedObservation {
+/** An observation's gaps, parsed once for all the controls that read it. */
+export interface PreparedObservation {
   gaps: readonly string[] | null;
   gapNotes: readonly UnknownNote[] | null;
 }
 
+const NO_GAPS: PreparedObservation = Object.freeze({ gaps: null, gapNotes: null });
+
 function prepare(observation: Observation): PreparedObservation | string {
-  if (observation.gaps === undefined || observation.gaps.length === 0)
-    return { gaps: null, gapNotes: null };
+  if (observation.gaps === undefined || observation.gaps.length === 0) return NO_GAPS;
   const gaps: string[] = [];
   const notes: UnknownNote[] = [];
   for (const gap of observation.gaps) {
@@ -98,6 +102,25 @@ export function evaluate(
     }
   }
   const evaluatedAt = formatInstant(options.nowMs);
+  // Types as spelled in observations, resolved once each (the lookup is case-insensitive).
+  const byExactType = new Map<string, readonly CompiledControl[]>();
+  // One parameters object per (control, environment): findings share it, and expressions that
+  // read only parameters and `now` are computed once for all of them.
+  const paramCache = new Map<CompiledControl, Map<string, Record<string, unknown>>>();
+  const paramsFor = (c: CompiledControl, env: EnvironmentConfig | undefined) => {
+    let byEnv = paramCache.get(c);
+    if (byEnv === undefined) {
+      byEnv = new Map();
+      paramCache.set(c, byEnv);
+    }
+    const key = env?.name ?? "";
+    let params = byEnv.get(key);
+    if (params === undefined) {
+      params = effectiveParameters(c, options.config, env);
+      byEnv.set(key, params);
+    }
+    return params;
+  };
   for (const raw of observations) {
     const problem = observationProblem(raw);
     if (problem !== undefined) {
@@ -108,8 +131,12 @@ export function evaluate(
       continue;
     }
     const observation = raw as Observation;
-    const targets = byType.get(observation.type.toLowerCase());
-    if (targets === undefined) continue;
+    let targets = byExactType.get(observation.type);
+    if (targets === undefined) {
+      targets = byType.get(observation.type.toLowerCase()) ?? NONE;
+      if (byExactType.size < 1000) byExactType.set(observation.type, targets);
+    }
+    if (targets.length === 0) continue;
     const env = environmentFor(options.config, observation);
     for (const c of targets)
       findings.push(evaluateControl(c, observation, options, env, evaluatedAt));
@@ -131,15 +158,18 @@ function baseFinding(
     title: control.title,
     resourceId: typeof observation.id === "string" ? observation.id : "(unknown)",
     resourceType: typeof observation.type === "string" ? observation.type : "(unknown)",
-    ...(typeof observation.scope === "string" ? { scope: observation.scope } : {}),
+    // Every finding gets the same properties in the same order (absent ones undefined, which
+    // JSON leaves out), so that engines keep one shape for them all.
+    scope: typeof observation.scope === "string" ? observation.scope : undefined,
     status: "error",
     severity: control.severity,
     family: control.family,
     reason: "not evaluated",
     trace: [],
     parameters: params,
-    ...(env !== undefined ? { environment: env.name } : {}),
+    environment: env?.name,
     frameworks: control.frameworks,
+    waiver: undefined,
     evaluatedAt,
   };
 }
@@ -172,22 +202,44 @@ export function evaluateControl(
   options: EvaluateOptions,
   env: EnvironmentConfig | undefined = environmentFor(options.config, observation),
   evaluatedAt: string = formatInstant(options.nowMs),
+  params: Record<string, unknown> = effectiveParameters(c, options.config, env),
+  prepared?: PreparedObservation | string,
 ): Finding {
-  const params = effectiveParameters(c, options.config, env);
-  const finding = baseFinding(c, observation, params, env, evaluatedAt);
   if (!c.types.has(observation.type.toLowerCase())) {
+    const finding = baseFinding(c, observation, params, env, evaluatedAt);
     finding.status = "not_applicable";
     finding.reason = `the control applies to ${c.control.appliesTo.join(", ")}, not ${observation.type}`;
     return finding;
   }
+  return evaluateApplicable(
+    c,
+    observation,
+    options,
+    env,
+    evaluatedAt,
+    params,
+    prepared ?? prepare(observation),
+  );
+}
+
+/** Evaluate a control on an observation of a type it applies to. */
+function evaluateApplicable(
+  c: CompiledControl,
+  observation: Observation,
+  options: EvaluateOptions,
+  env: EnvironmentConfig | undefined,
+  evaluatedAt: string,
+  params: Record<string, unknown>,
+  gaps: PreparedObservation | string,
+): Finding {
+  const finding = baseFinding(c, observation, params, env, evaluatedAt);
   if (observation.error !== undefined) {
     const e = observation.error;
     finding.reason = `the resource could not be collected: ${e.message ?? "unknown error"}${e.statusCode !== undefined ? ` (HTTP ${e.statusCode}${e.code ? ` ${e.code}` : ""})` : ""}`;
     return finding;
   }
-  const prepared = prepare(observation);
-  if (typeof prepared === "string") {
-    finding.reason = `invalid observation: ${prepared}`;
+  if (typeof gaps === "string") {
+    finding.reason = `invalid observation: ${gaps}`;
     return finding;
   }
   const ctx: EvalContext = {
@@ -195,10 +247,12 @@ export function evaluateControl(
     params,
     nowMs: options.nowMs,
     nowText: evaluatedAt,
-    gaps: prepared.gaps,
-    gapNotes: prepared.gapNotes,
+    gaps: gaps.gaps,
+    gapNotes: gaps.gapNotes,
     frames: [],
+    depth: 0,
     trace: [],
+    traceBudget: TRACE_BUDGET,
     negated: false,
     unknowns: [],
   };

@@ -60,6 +60,9 @@ const MAX_TRACE_VALUES = 20;
 const MAX_MATCHED = 20;
 const MAX_COUNT_RANGE = 4096;
 const MAX_TRACED_MEMBERS = 5;
+const MAX_TRACED_NESTED_MEMBERS = 2;
+/** Entries reads inside counts may add to one finding's trace. */
+export const TRACE_BUDGET = 32;
 
 function compileError(
   scope: CompileScope,
@@ -243,10 +246,45 @@ function compileValue(raw: unknown, scope: CompileScope, pointer: string): Opera
         throw compileError(scope, pointer, `invalid expression ${raw}: ${error.message}`, error);
       throw error;
     }
-    return { fn: compileExpr(ast, scope, pointer, raw), constant: false };
+    const fn = compileExpr(ast, scope, pointer, raw);
+    return { fn: readsResource(ast) ? fn : memoizePerInputs(fn), constant: false };
   }
   const literal = typeof raw === "string" ? unescapeLiteral(raw) : raw;
   return { fn: () => literal, constant: true };
+}
+
+/** True when an expression reads the resource (`field`, `current`), so it varies per read. */
+function readsResource(node: ExprNode): boolean {
+  switch (node.kind) {
+    case "literal":
+      return false;
+    case "member":
+      return readsResource(node.target);
+    case "index":
+      return readsResource(node.target) || readsResource(node.index);
+    case "call": {
+      const name = node.name.toLowerCase();
+      return name === "field" || name === "current" || node.args.some(readsResource);
+    }
+  }
+}
+
+/**
+ * An expression that reads only parameters and `now` (`[addDays(utcNow(), -7)]`) has one value
+ * per (parameters, now): compute it once, not once per member of a count.
+ */
+function memoizePerInputs(fn: ExprFn): ExprFn {
+  let params: unknown;
+  let now = Number.NaN;
+  let value: unknown;
+  return (ctx) => {
+    if (ctx.params === params && ctx.nowMs === now) return value;
+    const computed = fn(ctx);
+    params = ctx.params;
+    now = ctx.nowMs;
+    value = computed;
+    return computed;
+  };
 }
 
 function compileExpr(node: ExprNode, scope: CompileScope, pointer: string, source: string): ExprFn {
@@ -426,42 +464,66 @@ function joinConcrete(base: string, restText: string): string {
   return restText.startsWith("[") ? base + restText : `${base}.${restText}`;
 }
 
-function startOf(ctx: EvalContext, field: BoundField): { value: unknown; path: string } {
-  if (field.frameIndex < 0) return { value: ctx.doc, path: "" };
-  const frame = ctx.frames[field.frameIndex] as Frame;
-  return { value: frame.value, path: frame.path ?? "" };
+function startValue(ctx: EvalContext, field: BoundField): unknown {
+  return field.frameIndex < 0 ? ctx.doc : (ctx.frames[field.frameIndex] as Frame).value;
 }
 
-/** Read a path with no `[*]`: the value (undefined when absent) and its concrete path. */
-function readOne(ctx: EvalContext, field: BoundField): { value: unknown; path: string } {
-  const start = startOf(ctx, field);
-  let value = start.value;
-  const segments = field.rest;
-  for (let i = 0; i < segments.length && value !== undefined; i += 1) {
+function startPath(ctx: EvalContext, field: BoundField): string {
+  return field.frameIndex < 0 ? "" : ((ctx.frames[field.frameIndex] as Frame).path ?? "");
+}
+
+/** The concrete path a bound field reads in the current member (built only when needed). */
+function concretePath(ctx: EvalContext, field: BoundField): string {
+  return joinConcrete(startPath(ctx, field), field.restText);
+}
+
+/** Follow segments without `[*]`; `undefined` as soon as something is absent. */
+function walk(value: unknown, segments: readonly Segment[], end: number): unknown {
+  let current = value;
+  for (let i = 0; i < end && current !== undefined; i += 1) {
     const seg = segments[i] as Segment;
-    if (seg.kind === "prop") value = getProperty(value, seg);
-    else if (seg.kind === "index") value = Array.isArray(value) ? value[seg.index] : undefined;
+    if (seg.kind === "prop") current = getProperty(current, seg);
+    else if (seg.kind === "index")
+      current = Array.isArray(current) ? current[seg.index] : undefined;
   }
-  const path = joinConcrete(start.path, field.restText);
-  if (ctx.gaps !== null) {
-    const gap = gapFor(ctx, path, "overlap");
-    if (gap !== undefined) throw new UnknownValueSignal(gap);
-  }
-  return { value, path };
+  return current;
 }
 
 /**
- * Read a path with `[*]`: every selected value with its concrete path (empty for a missing
- * array). `members` reads count members, whose own insides are checked when `where` reads them.
+ * Read a path with no `[*]` (undefined when absent).
+ * @throws UnknownValueSignal when the value lies in, or holds, a gap.
  */
-function readMany(
-  ctx: EvalContext,
-  field: BoundField,
-  out: { value: unknown; path: string }[],
-  members = false,
-): void {
-  const start = startOf(ctx, field);
-  collect(ctx, start.value, start.path, field.rest, 0, out, members ? "within" : "overlap");
+function readOne(ctx: EvalContext, field: BoundField): unknown {
+  if (ctx.gaps !== null) {
+    const gap = gapFor(ctx, concretePath(ctx, field), "overlap");
+    if (gap !== undefined) throw new UnknownValueSignal(gap);
+  }
+  return walk(startValue(ctx, field), field.rest, field.rest.length);
+}
+
+/** A value selected by a `[*]` path; `path` is empty when the evaluation needs no paths. */
+interface Selected {
+  value: unknown;
+  path: string;
+}
+
+/**
+ * Read a path with `[*]`: every selected value, with its concrete path when a trace or gaps
+ * need it (empty for a missing array). `members` reads count members, whose own insides are
+ * checked when `where` reads them.
+ */
+function readMany(ctx: EvalContext, field: BoundField, out: Selected[], members = false): void {
+  const withPaths = ctx.trace !== null || ctx.gaps !== null;
+  collect(
+    ctx,
+    startValue(ctx, field),
+    withPaths ? startPath(ctx, field) : "",
+    field.rest,
+    0,
+    out,
+    members ? "within" : "overlap",
+    withPaths,
+  );
 }
 
 function collect(
@@ -470,8 +532,9 @@ function collect(
   path: string,
   segments: readonly Segment[],
   from: number,
-  out: { value: unknown; path: string }[],
+  out: Selected[],
   mode: "overlap" | "within",
+  withPaths: boolean,
 ): void {
   let current = value;
   let currentPath = path;
@@ -484,11 +547,20 @@ function collect(
       }
       if (!Array.isArray(current)) return;
       for (let j = 0; j < current.length; j += 1) {
-        collect(ctx, current[j], `${currentPath}[${j}]`, segments, i + 1, out, mode);
+        collect(
+          ctx,
+          current[j],
+          withPaths ? `${currentPath}[${j}]` : "",
+          segments,
+          i + 1,
+          out,
+          mode,
+          withPaths,
+        );
       }
       return;
     }
-    currentPath = appendPath(currentPath, seg);
+    if (withPaths) currentPath = appendPath(currentPath, seg);
     if (current === undefined) continue;
     if (seg.kind === "prop") current = getProperty(current, seg);
     else current = Array.isArray(current) ? current[seg.index] : undefined;
@@ -544,7 +616,7 @@ function fieldFunctionValue(
     readMany(ctx, bound, out);
     return out.map((o) => o.value ?? null);
   }
-  const { value } = readOne(ctx, bound);
+  const value = readOne(ctx, bound);
   return value === undefined ? "" : value;
 }
 
@@ -600,7 +672,7 @@ function compileCurrent(
       readMany(ctx, bound, out);
       return out.map((o) => o.value ?? null);
     }
-    return readOne(ctx, bound).value ?? null;
+    return readOne(ctx, bound) ?? null;
   };
 }
 
@@ -608,6 +680,10 @@ function compileCurrent(
 // Leaf conditions
 
 function recordEntry(ctx: EvalContext, entry: TraceEntry): void {
+  if (ctx.depth > 0) {
+    if (ctx.traceBudget <= 0) return;
+    ctx.traceBudget -= 1;
+  }
   if (ctx.negated) entry.negated = true;
   (ctx.trace as TraceEntry[]).push(entry);
 }
@@ -636,8 +712,21 @@ function unknownResult(
   return UNKNOWN;
 }
 
-function observedFields(value: unknown): { observed: unknown; missing?: true } {
-  return value === undefined ? { observed: null, missing: true } : { observed: value };
+/** A trace entry for a comparison, with `missing` set when the value was absent. */
+function entryFor(
+  subject: { field?: string; value?: string },
+  value: unknown,
+  operator: string,
+  expected: unknown,
+  result: boolean,
+): TraceEntry {
+  const entry: TraceEntry =
+    value === undefined
+      ? { observed: null, missing: true, operator, expected, result }
+      : { observed: value, operator, expected, result };
+  if (subject.field !== undefined) entry.field = subject.field;
+  if (subject.value !== undefined) entry.value = subject.value;
+  return entry;
 }
 
 function compileFieldCondition(
@@ -685,26 +774,29 @@ function evalOne(
   test: Operator["test"],
   exp: ExprFn,
 ): Tri {
-  let read: { value: unknown; path: string } | undefined;
+  let value: unknown;
+  let read = false;
   let expectedValue: unknown;
   try {
-    read = readOne(ctx, bound);
+    value = readOne(ctx, bound);
+    read = true;
     expectedValue = exp(ctx);
-    const ok = test(read.value, expectedValue);
-    if (ctx.trace !== null) {
-      recordEntry(ctx, {
-        field: read.path,
-        ...observedFields(read.value),
-        operator: opName,
-        expected: expectedValue,
-        result: ok,
-      });
-    }
+    const ok = test(value, expectedValue);
+    if (ctx.trace !== null)
+      recordEntry(
+        ctx,
+        entryFor({ field: concretePath(ctx, bound) }, value, opName, expectedValue, ok),
+      );
     return ok ? TRUE : FALSE;
   } catch (error) {
+    const entry = read
+      ? entryFor({ field: concretePath(ctx, bound) }, value, opName, expectedValue ?? null, false)
+      : undefined;
     return unknownResult(ctx, error, {
-      field: read?.path ?? joinConcrete(startOf(ctx, bound).path, bound.restText),
-      ...(read !== undefined ? observedFields(read.value) : {}),
+      field: concretePath(ctx, bound),
+      ...(entry !== undefined
+        ? { observed: entry.observed, ...(entry.missing ? { missing: true as const } : {}) }
+        : {}),
       operator: opName,
       expected: expectedValue ?? null,
     });
@@ -719,7 +811,7 @@ function evalMany(
   test: Operator["test"],
   exp: ExprFn,
 ): Tri {
-  const values: { value: unknown; path: string }[] = [];
+  const values: Selected[] = [];
   let expectedValue: unknown;
   try {
     readMany(ctx, bound, values);
@@ -727,19 +819,16 @@ function evalMany(
     for (const item of values) {
       if (!test(item.value, expectedValue)) {
         if (ctx.trace !== null)
-          recordEntry(ctx, {
-            field: item.path,
-            ...observedFields(item.value),
-            operator: opName,
-            expected: expectedValue,
-            result: false,
-          });
+          recordEntry(
+            ctx,
+            entryFor({ field: item.path }, item.value, opName, expectedValue, false),
+          );
         return FALSE;
       }
     }
     if (ctx.trace !== null) {
       recordEntry(ctx, {
-        field: joinConcrete(startOf(ctx, bound).path, bound.restText),
+        field: concretePath(ctx, bound),
         observed: values.slice(0, MAX_TRACE_VALUES).map((v) => v.value ?? null),
         operator: opName,
         expected: expectedValue,
@@ -749,7 +838,7 @@ function evalMany(
     return TRUE;
   } catch (error) {
     return unknownResult(ctx, error, {
-      field: joinConcrete(startOf(ctx, bound).path, bound.restText),
+      field: concretePath(ctx, bound),
       operator: opName,
       expected: expectedValue ?? null,
     });
@@ -776,13 +865,7 @@ function compileValueCondition(
       expectedValue = exp(ctx);
       const ok = test(actual, expectedValue);
       if (ctx.trace !== null)
-        recordEntry(ctx, {
-          value: source,
-          ...observedFields(actual),
-          operator: opName,
-          expected: expectedValue,
-          result: ok,
-        });
+        recordEntry(ctx, entryFor({ value: source }, actual, opName, expectedValue, ok));
       return ok ? TRUE : FALSE;
     } catch (error) {
       return unknownResult(ctx, error, {
@@ -847,21 +930,70 @@ function compileCount(
     // Paths inside `where` are written in full (`a[*].b[*].c`), so the frame's pattern is the full path.
     const frame: StaticFrame = { kind: "field", segments: path.segments, text: path.text };
     const where = compileWhere(spec.where, scope, frame, joinPointer(countPointer, "where"));
+    const wildcards = bound.rest.filter((seg) => seg.kind === "all").length;
+    if (wildcards === 1) {
+      // The common shape (`joined.backups[*]`, `spec.ingress[*]` inside a member): one array,
+      // counted in place, with member paths built only for the trace or for gaps.
+      const container = bound.rest.slice(0, -1);
+      const containerText = formatPath(container);
+      return (ctx) => {
+        let expectedValue: unknown;
+        let array: unknown;
+        const needPaths = ctx.trace !== null || ctx.gaps !== null;
+        const base = needPaths ? joinConcrete(startPath(ctx, bound), containerText) : "";
+        try {
+          if (ctx.gaps !== null) {
+            const gap = gapFor(ctx, base, "within");
+            if (gap !== undefined) throw new UnknownValueSignal(gap);
+          }
+          array = walk(startValue(ctx, bound), container, container.length);
+          expectedValue = exp(ctx);
+        } catch (error) {
+          return unknownResult(ctx, error, {
+            field: `${base}[*]`,
+            operator: opName,
+            expected: expectedValue ?? null,
+          });
+        }
+        const members = Array.isArray(array) ? array : EMPTY;
+        return runCount(
+          ctx,
+          members,
+          needPaths ? (k) => `${base}[${k}]` : undefined,
+          where,
+          test,
+          expectedValue,
+          opName,
+          `${base}[*]`,
+          undefined,
+        );
+      };
+    }
     return (ctx) => {
-      const members: { value: unknown; path: string }[] = [];
+      const selected: Selected[] = [];
       let expectedValue: unknown;
-      const label = joinConcrete(startOf(ctx, bound).path, bound.restText);
       try {
-        readMany(ctx, bound, members, true);
+        readMany(ctx, bound, selected, true);
         expectedValue = exp(ctx);
       } catch (error) {
         return unknownResult(ctx, error, {
-          field: label,
+          field: concretePath(ctx, bound),
           operator: opName,
           expected: expectedValue ?? null,
         });
       }
-      return runCount(ctx, members, where, test, expectedValue, opName, { field: label });
+      const values = selected.map((m) => m.value);
+      return runCount(
+        ctx,
+        values,
+        (k) => (selected[k] as Selected).path,
+        where,
+        test,
+        expectedValue,
+        opName,
+        concretePath(ctx, bound),
+        undefined,
+      );
     };
   }
 
@@ -900,8 +1032,17 @@ function compileCount(
         expected: expectedValue ?? null,
       });
     }
-    const members = (list as unknown[]).map((value, i) => ({ value, path: `[${i}]` }));
-    return runCount(ctx, members, where, test, expectedValue, opName, { value: source }, true);
+    return runCount(
+      ctx,
+      list as unknown[],
+      undefined,
+      where,
+      test,
+      expectedValue,
+      opName,
+      undefined,
+      source,
+    );
   };
 }
 
@@ -916,57 +1057,73 @@ function compileWhere(
   return compileCondition(raw, inner, pointer);
 }
 
+const EMPTY: readonly unknown[] = Object.freeze([]);
+
+/**
+ * Count the members for which `where` holds and compare the count. Members whose `where` is
+ * unknown widen the count to a range; the result is unknown only when the range straddles the
+ * comparison. The outermost count traces what its first members' `where` read.
+ */
 function runCount(
   ctx: EvalContext,
-  members: { value: unknown; path: string }[],
+  members: readonly unknown[],
+  pathOf: ((k: number) => string) | undefined,
   where: CondFn | undefined,
   test: Operator["test"],
   expectedValue: unknown,
   opName: string,
-  label: { field?: string; value?: string },
-  valueCount = false,
+  fieldLabel: string | undefined,
+  valueLabel: string | undefined,
 ): Tri {
   let min = 0;
   let max = 0;
-  const matched: string[] = [];
+  let matched: string[] | undefined;
+  const savedTrace = ctx.trace;
   if (where === undefined) {
     min = members.length;
     max = members.length;
   } else {
-    const savedTrace = ctx.trace;
     const savedNegated = ctx.negated;
+    const depth = ctx.depth;
+    const gaps = ctx.gaps !== null;
+    const tracedMembers = depth === 0 ? MAX_TRACED_MEMBERS : MAX_TRACED_NESTED_MEMBERS;
+    if (savedTrace !== null) matched = [];
     ctx.negated = false;
-    const depth = ctx.frames.length;
-    const frame: Frame = { value: undefined, path: undefined };
-    ctx.frames.push(frame);
+    // Frames are reused slot by slot: a count allocates none.
+    let frame = ctx.frames[depth];
+    if (frame === undefined) {
+      frame = { value: undefined, path: undefined };
+      ctx.frames[depth] = frame;
+    }
+    ctx.depth = depth + 1;
     try {
       for (let k = 0; k < members.length; k += 1) {
-        const member = members[k] as { value: unknown; path: string };
-        frame.value = member.value;
-        frame.path = valueCount ? undefined : member.path;
-        // The first members' inner reads go into the trace, marked with the member they were
-        // read for; they explain the count but do not decide the reason's polarity.
-        const traced = savedTrace !== null && k < MAX_TRACED_MEMBERS;
+        frame.value = members[k];
+        // The first members trace their reads (within the evaluation's trace budget), marked
+        // with the member they were read for; such entries explain the count, and the count's
+        // own entry decides.
+        const traced = savedTrace !== null && k < tracedMembers && ctx.traceBudget > 0;
+        frame.path = pathOf !== undefined && (traced || gaps) ? pathOf(k) : undefined;
         ctx.trace = traced ? savedTrace : null;
-        const before = traced ? savedTrace.length : 0;
+        const before = traced ? (savedTrace as TraceEntry[]).length : 0;
         const r = where(ctx);
         if (traced) {
-          const within = valueCount ? `${label.value ?? ""}${member.path}` : member.path;
-          for (let t = before; t < savedTrace.length; t += 1) {
-            const entry = savedTrace[t] as TraceEntry;
-            entry.within ??= within;
-          }
+          const within = frame.path ?? `${valueLabel ?? ""}[${k}]`;
+          const trace = savedTrace as TraceEntry[];
+          for (let t = before; t < trace.length; t += 1) (trace[t] as TraceEntry).within ??= within;
         }
         if (r === TRUE) {
           min += 1;
           max += 1;
-          if (matched.length < MAX_MATCHED) matched.push(member.path);
+          if (matched !== undefined && matched.length < MAX_MATCHED)
+            matched.push(frame.path ?? (pathOf !== undefined ? pathOf(k) : `[${k}]`));
         } else if (r === UNKNOWN) {
           max += 1;
         }
       }
     } finally {
-      ctx.frames.length = depth;
+      frame.value = undefined;
+      ctx.depth = depth;
       ctx.trace = savedTrace;
       ctx.negated = savedNegated;
     }
@@ -974,48 +1131,69 @@ function runCount(
   let first: boolean;
   try {
     first = test(min, expectedValue);
-    if (max !== min) {
-      const span = max - min;
-      const probe =
-        span > MAX_COUNT_RANGE ? [max] : Array.from({ length: span }, (_, i) => min + i + 1);
-      for (const n of probe) {
-        if (test(n, expectedValue) !== first) {
-          const note = {
-            message: `${label.field ?? label.value}: between ${min} and ${max} members match; the uncollected ones decide`,
-          };
-          ctx.unknowns.push(note);
-          if (ctx.trace !== null)
-            recordEntry(ctx, {
-              ...label,
-              observed: { min, max },
-              operator: opName,
-              expected: expectedValue,
-              result: "unknown",
+    for (let n = min + 1; n <= max && n - min <= MAX_COUNT_RANGE; n += 1) {
+      if (
+        test(n, expectedValue) !== first ||
+        (n - min === MAX_COUNT_RANGE && test(max, expectedValue) !== first)
+      ) {
+        const note = {
+          message: `${fieldLabel ?? valueLabel}: between ${min} and ${max} members match; the uncollected ones decide`,
+        };
+        ctx.unknowns.push(note);
+        if (savedTrace !== null)
+          recordEntry(
+            ctx,
+            countEntry(
+              fieldLabel,
+              valueLabel,
+              { min, max },
+              opName,
+              expectedValue,
+              "unknown",
               matched,
-              note: note.message,
-            });
-          return UNKNOWN;
-        }
+              note.message,
+            ),
+          );
+        return UNKNOWN;
       }
     }
   } catch (error) {
-    return unknownResult(ctx, error, {
-      ...label,
-      observed: min,
-      operator: opName,
-      expected: expectedValue ?? null,
-    });
+    const entry = countEntry(
+      fieldLabel,
+      valueLabel,
+      min,
+      opName,
+      expectedValue ?? null,
+      false,
+      undefined,
+      undefined,
+    );
+    return unknownResult(ctx, error, entry);
   }
-  if (ctx.trace !== null)
-    recordEntry(ctx, {
-      ...label,
-      observed: min,
-      operator: opName,
-      expected: expectedValue,
-      result: first,
-      ...(where !== undefined ? { matched } : {}),
-    });
+  if (savedTrace !== null)
+    recordEntry(
+      ctx,
+      countEntry(fieldLabel, valueLabel, min, opName, expectedValue, first, matched, undefined),
+    );
   return first ? TRUE : FALSE;
+}
+
+function countEntry(
+  fieldLabel: string | undefined,
+  valueLabel: string | undefined,
+  observed: unknown,
+  operator: string,
+  expected: unknown,
+  result: boolean | "unknown",
+  matched: string[] | undefined,
+  note: string | undefined,
+): TraceEntry {
+  const entry: TraceEntry = { observed, operator, expected, result };
+  if (fieldLabel !== undefined) entry.field = fieldLabel;
+  else entry.value = valueLabel ?? "";
+  if (matched !== undefined) entry.matched = matched;
+  if (note !== undefined) entry.note = note;
+  return entry;
 }
 
 /** A compile scope for a control's rule. */

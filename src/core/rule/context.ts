@@ -33,10 +33,14 @@ export interface EvalContext {
   gaps: readonly string[] | null;
   /** The original spelling of each gap, for messages; same order as `gaps`. */
   gapNotes: readonly UnknownNote[] | null;
-  /** One slot per enclosing `count`, outermost first. */
+  /** One slot per enclosing `count`, outermost first; slots at and past `depth` are spare. */
   frames: Frame[];
-  /** Where leaf conditions record what they read; `null` inside counts. */
+  /** How many counts enclose the condition being evaluated. */
+  depth: number;
+  /** Where leaf conditions record what they read; `null` when nothing is to be recorded. */
   trace: TraceEntry[] | null;
+  /** How many more entries reads inside counts may add (top-level entries are always kept). */
+  traceBudget: number;
   /** True under an odd number of `not`s. */
   negated: boolean;
   /** Reasons the outcome may be unknown, in the order met. */
@@ -47,7 +51,12 @@ export interface EvalContext {
 export class UnknownValueSignal extends Error {
   readonly note: UnknownNote;
   constructor(note: UnknownNote) {
+    // A control-flow signal, caught a few frames up: capturing a stack would cost more than
+    // the whole evaluation.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(note.message);
+    Error.stackTraceLimit = limit;
     this.name = "UnknownValueSignal";
     this.note = note;
   }

@@ -140,8 +140,11 @@ export function getProperty(value: unknown, segment: { name: string; lower: stri
   const record = value as Record<string, unknown>;
   const exact = record[segment.name];
   if (exact !== undefined || Object.hasOwn(record, segment.name)) return exact;
-  for (const key of Object.keys(record)) {
-    if (key.toLowerCase() === segment.lower) return record[key];
+  // Most misses are absent properties: compare lengths before lower-casing any key.
+  const length = segment.lower.length;
+  for (const key in record) {
+    if (key.length === length && Object.hasOwn(record, key) && key.toLowerCase() === segment.lower)
+      return record[key];
   }
   return undefined;
 }

@@ -68,6 +68,19 @@ const ISO_DATE =
  */
 export function parseInstant(text: string): number | undefined {
   if (text.length < 10 || text.length > 40) return undefined;
+  const hit = instantCache.get(text);
+  if (hit !== undefined || instantCache.has(text)) return hit;
+  const parsed = parseInstantUncached(text);
+  if (instantCache.size >= INSTANT_CACHE_SIZE) instantCache.clear();
+  instantCache.set(text, parsed);
+  return parsed;
+}
+
+// Date strings repeat (thresholds, the same backup seen by several controls): cache their parse.
+const INSTANT_CACHE_SIZE = 50_000;
+const instantCache = new Map<string, number | undefined>();
+
+function parseInstantUncached(text: string): number | undefined {
   const m = ISO_DATE.exec(text);
   if (m === null) return undefined;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -115,19 +128,37 @@ export function compareOrdered(a: unknown, b: unknown): number {
   );
 }
 
-/** A short rendering of a value for messages and reasons. */
+/** A short rendering of a value for messages and reasons; never walks more than it shows. */
 export function preview(value: unknown, max = 80): string {
   if (value === undefined) return "missing";
-  let text: string;
-  if (typeof value === "string") text = `'${value}'`;
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
-  }
+  const text =
+    typeof value === "string"
+      ? `'${value.length > max ? value.slice(0, max) : value}'`
+      : bounded(value, max);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function bounded(value: unknown, budget: number): string {
+  if (value === null || typeof value !== "object")
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+  const parts: string[] = [];
+  let used = 2;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (used > budget) break;
+      const text = bounded(item, budget - used);
+      parts.push(text);
+      used += text.length + 1;
+    }
+    return `[${parts.join(",")}]`;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (used > budget) break;
+    const text = `${JSON.stringify(k)}:${bounded(v, budget - used)}`;
+    parts.push(text);
+    used += text.length + 1;
+  }
+  return `{${parts.join(",")}}`;
 }
 
 const DURATION =
