@@ -138,8 +138,12 @@ export function evaluate(
     }
     if (targets.length === 0) continue;
     const env = environmentFor(options.config, observation);
-    for (const c of targets)
-      findings.push(evaluateControl(c, observation, options, env, evaluatedAt));
+    const prepared = prepare(observation);
+    for (const c of targets) {
+      findings.push(
+        evaluateApplicable(c, observation, options, env, evaluatedAt, paramsFor(c, env), prepared),
+      );
+    }
   }
   return findings;
 }

@@ -13,6 +13,7 @@ import {
   TRUE,
   type Tri,
   UNKNOWN,
+  type UnknownNote,
   UnknownValueSignal,
 } from "./context.js";
 import {
@@ -512,7 +513,12 @@ interface Selected {
  * need it (empty for a missing array). `members` reads count members, whose own insides are
  * checked when `where` reads them.
  */
-function readMany(ctx: EvalContext, field: BoundField, out: Selected[], members = false): void {
+function readMany(
+  ctx: EvalContext,
+  field: BoundField,
+  out: Selected[],
+  leafCheck: "overlap" | "within" | "none" = "overlap",
+): void {
   const withPaths = ctx.trace !== null || ctx.gaps !== null;
   collect(
     ctx,
@@ -521,7 +527,7 @@ function readMany(ctx: EvalContext, field: BoundField, out: Selected[], members 
     field.rest,
     0,
     out,
-    members ? "within" : "overlap",
+    leafCheck,
     withPaths,
   );
 }
@@ -533,7 +539,7 @@ function collect(
   segments: readonly Segment[],
   from: number,
   out: Selected[],
-  mode: "overlap" | "within",
+  mode: "overlap" | "within" | "none",
   withPaths: boolean,
 ): void {
   let current = value;
@@ -565,7 +571,7 @@ function collect(
     if (seg.kind === "prop") current = getProperty(current, seg);
     else current = Array.isArray(current) ? current[seg.index] : undefined;
   }
-  if (ctx.gaps !== null) {
+  if (ctx.gaps !== null && mode !== "none") {
     const gap = gapFor(ctx, currentPath, mode);
     if (gap !== undefined) throw new UnknownValueSignal(gap);
   }
@@ -814,9 +820,17 @@ function evalMany(
   const values: Selected[] = [];
   let expectedValue: unknown;
   try {
-    readMany(ctx, bound, values);
+    // Members are read without their own gap check: a member in a gap is unknown, but another
+    // member that fails still decides the all-of.
+    readMany(ctx, bound, values, "none");
     expectedValue = exp(ctx);
+    let unknown: UnknownNote | undefined;
     for (const item of values) {
+      const gap = ctx.gaps === null ? undefined : gapFor(ctx, item.path, "overlap");
+      if (gap !== undefined) {
+        unknown ??= gap;
+        continue;
+      }
       if (!test(item.value, expectedValue)) {
         if (ctx.trace !== null)
           recordEntry(
@@ -826,6 +840,7 @@ function evalMany(
         return FALSE;
       }
     }
+    if (unknown !== undefined) throw new UnknownValueSignal(unknown);
     if (ctx.trace !== null) {
       recordEntry(ctx, {
         field: concretePath(ctx, bound),
@@ -973,7 +988,7 @@ function compileCount(
       const selected: Selected[] = [];
       let expectedValue: unknown;
       try {
-        readMany(ctx, bound, selected, true);
+        readMany(ctx, bound, selected, "within");
         expectedValue = exp(ctx);
       } catch (error) {
         return unknownResult(ctx, error, {

@@ -13,6 +13,7 @@ import {
   looseEquals,
   preview,
   requireInstant,
+  subMillisecond,
   typeName,
 } from "./values.js";
 
@@ -122,13 +123,19 @@ const VARIADIC = 128;
 /** Every template function except the special forms, keyed by lower-case name (names are case-insensitive). */
 export const FUNCTIONS: Readonly<Record<string, TemplateFunction>> = Object.freeze({
   // Dates: `now` is an input of the evaluation, never the clock.
-  utcnow: strict(0, 1, (_args, ctx) => ctx.nowText),
+  // utcNow's optional format argument is not supported: the rule fails to load rather than
+  // silently ignoring it.
+  utcnow: strict(0, 0, (_args, ctx) => ctx.nowText),
   adddays: strict(2, 2, ([date, days]) =>
-    formatInstant(requireInstant(date, "addDays") + num(days, "addDays", 2) * 86_400_000),
+    formatInstant(
+      requireInstant(date, "addDays") + num(days, "addDays", 2) * 86_400_000,
+      subMillisecond(date as string),
+    ),
   ),
   datetimeadd: strict(2, 2, ([date, duration]) =>
     formatInstant(
       addDuration(requireInstant(date, "dateTimeAdd"), str(duration, "dateTimeAdd", 2)),
+      subMillisecond(date as string),
     ),
   ),
   // Logic.

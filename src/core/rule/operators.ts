@@ -189,9 +189,10 @@ export function describeExpectation(
 }
 
 function existsSafe(expected: unknown): boolean {
-  return expected === false || (typeof expected === "string" && expected.toLowerCase() === "false")
-    ? false
-    : true;
+  return !(
+    expected === false ||
+    (typeof expected === "string" && expected.toLowerCase() === "false")
+  );
 }
 
 const VERBS: Readonly<Record<string, string>> = {

@@ -138,8 +138,9 @@ export function appendPath(base: string, segment: Segment): string {
 export function getProperty(value: unknown, segment: { name: string; lower: string }): unknown {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
   const record = value as Record<string, unknown>;
-  const exact = record[segment.name];
-  if (exact !== undefined || Object.hasOwn(record, segment.name)) return exact;
+  // Own properties only: `constructor` or `__proto__` in a path is a field name, never a member
+  // every JavaScript object inherits.
+  if (Object.hasOwn(record, segment.name)) return record[segment.name];
   // Most misses are absent properties: compare lengths before lower-casing any key.
   const length = segment.lower.length;
   for (const key in record) {

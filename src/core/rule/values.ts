@@ -91,8 +91,13 @@ function parseInstantUncached(text: string): number | undefined {
   const second = s === undefined ? 0 : Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
     return undefined;
-  let ms = Date.UTC(Number(y), month - 1, day, hour, minute, second);
-  if (frac !== undefined) ms += Number(`0.${frac}`) * 1000;
+  const year = Number(y);
+  // Date.UTC reads years 0–99 as 1900–1999; set the year explicitly.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
+  date.setUTCFullYear(year);
+  if (date.getUTCDate() !== day || date.getUTCMonth() !== month - 1) return undefined;
+  let ms = date.getTime();
+  if (frac !== undefined) ms += Number(`0.${frac.slice(0, 3)}`) * 1000;
   if (zone !== undefined && zone.toUpperCase() !== "Z") {
     const sign = zone[0] === "-" ? -1 : 1;
     const digits = zone.slice(1).replace(":", "");
@@ -101,11 +106,23 @@ function parseInstantUncached(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * The digits of an ISO date-time's fraction below the millisecond, in units of 100 ns (0–9999):
+ * epoch milliseconds in a double cannot hold them, and `utcNow()` writes seven digits.
+ */
+export function subMillisecond(text: string): number {
+  const m = /\.\d{3}(\d{1,4})/.exec(text);
+  return m === null ? 0 : Number((m[1] as string).padEnd(4, "0"));
+}
+
 /** Format epoch milliseconds as Azure Policy's `utcNow()` does: `yyyy-MM-ddTHH:mm:ss.fffffffZ`. */
-export function formatInstant(ms: number): string {
+export function formatInstant(ms: number, subMs = 0): string {
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15)
     throw new RuleEvaluationError(`date-time out of range: ${ms}`);
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$10000Z");
+  const whole = Math.floor(ms);
+  return new Date(whole)
+    .toISOString()
+    .replace(/\.(\d{3})Z$/, `.$1${String(subMs).padStart(4, "0")}Z`);
 }
 
 /**
@@ -118,7 +135,8 @@ export function compareOrdered(a: unknown, b: unknown): number {
   if (typeof a === "string" && typeof b === "string") {
     const ia = parseInstant(a);
     const ib = ia === undefined ? undefined : parseInstant(b);
-    if (ia !== undefined && ib !== undefined) return ia - ib;
+    if (ia !== undefined && ib !== undefined)
+      return ia !== ib ? ia - ib : subMillisecond(a) - subMillisecond(b);
     const la = a.toUpperCase();
     const lb = b.toUpperCase();
     return la < lb ? -1 : la > lb ? 1 : 0;
@@ -166,7 +184,7 @@ const DURATION =
 
 /**
  * Add an ISO 8601 duration (`P1D`, `-PT26H`, `P1Y2M`) to an instant, as ARM's `dateTimeAdd`
- * does: years and months move the calendar, the rest is fixed time.
+ * does: a year is 365 days and a month 30 (ARM documents this), the rest is fixed time.
  * @throws RuleEvaluationError for a malformed duration.
  */
 export function addDuration(ms: number, duration: string): number {
@@ -178,14 +196,10 @@ export function addDuration(ms: number, duration: string): number {
   }
   const sign = m[1] === "-" ? -1 : 1;
   const num = (i: number) => (m[i] === undefined ? 0 : Number(m[i]));
-  const date = new Date(ms);
-  const years = num(2);
-  const months = num(3);
-  if (years !== 0 || months !== 0) {
-    date.setUTCMonth(date.getUTCMonth() + sign * (Math.trunc(years) * 12 + Math.trunc(months)));
-  }
-  const fixed = ((num(4) * 7 + num(5)) * 86_400 + num(6) * 3600 + num(7) * 60 + num(8)) * 1000;
-  return date.getTime() + sign * fixed;
+  // ARM's dateTimeAdd ignores the calendar: P1Y counts as P365D and P1M as P30D.
+  const days = num(2) * 365 + num(3) * 30 + num(4) * 7 + num(5);
+  const fixed = (days * 86_400 + num(6) * 3600 + num(7) * 60 + num(8)) * 1000;
+  return ms + sign * fixed;
 }
 
 /** Parse a date-time argument of a template function. @throws RuleEvaluationError if it is not one. */
