@@ -55,16 +55,17 @@ export function loadConfig(
     waivers.push(...(config.waivers ?? []));
   }
   let index: WaiverIndex | undefined;
-  if (config?.waivers !== undefined)
-    index = indexWaivers(config.waivers, displayPath(configPath as string));
+  if (config?.waivers !== undefined) index = indexWaivers(config.waivers, displayPath(configPath as string));
   if (waiverPath !== undefined) {
     const file = displayPath(waiverPath);
     const data = readJsonFile(waiverPath);
     waiverValidator()(data, file);
     const list = (data as { waivers: Waiver[] }).waivers;
     checkConfig({ waivers: list }, catalogue, file);
+    // Check the file's own waivers with its own pointers, then index them with the config's.
+    indexWaivers(list, file);
     waivers.push(...list);
-    index = indexWaivers(waivers, file);
+    index = indexWaivers(waivers, `${configPath === undefined ? "" : `${displayPath(configPath)} + `}${file}`);
   }
   return { config, waivers: index };
 }

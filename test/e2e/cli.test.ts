@@ -239,6 +239,47 @@ describe("vigil (CLI)", () => {
   });
 });
 
+describe("the demo estate", () => {
+  it("shows findings in all seven families, a waiver and fails closed on its uncollected backups", () => {
+    const run = vigil([
+      "scan",
+      "--snapshot",
+      "estates/demo/snapshot",
+      "--config",
+      "estates/demo/vigil.config.json",
+      "--now",
+      NOW,
+    ]);
+
+    for (const family of FAMILIES) expect(run.stdout).toContain(`== ${family} ==`);
+    expect(run.stdout).toMatch(/^WAIVED /m);
+    expect(run.stdout).toMatch(/^ERROR .*postgresql-latest-backup-fresh/m);
+    expect(run.code).toBe(2);
+  });
+
+  it("applies the staging environment's parameters from the config", () => {
+    const run = vigil([
+      "scan",
+      "--snapshot",
+      "estates/demo/snapshot",
+      "--config",
+      "estates/demo/vigil.config.json",
+      "--now",
+      NOW,
+      "--format",
+      "json",
+    ]);
+
+    const result = JSON.parse(run.stdout) as {
+      findings: { controlId: string; environment?: string; parameters: Record<string, unknown> }[];
+    };
+    const fresh = result.findings.filter((f) => f.controlId === "postgresql-latest-backup-fresh");
+    expect(new Set(fresh.map((f) => `${f.environment}:${f.parameters.maxBackupAgeHours}`))).toEqual(
+      new Set(["prod:26", "staging:48"]),
+    );
+  });
+});
+
 describe("the bundled catalogue", () => {
   it("passes every fixture, with at least 24 controls across all seven families", () => {
     const run = vigil(["policies", "test"]);
