@@ -55,7 +55,8 @@ export function loadConfig(
     waivers.push(...(config.waivers ?? []));
   }
   let index: WaiverIndex | undefined;
-  if (config?.waivers !== undefined) index = indexWaivers(config.waivers, displayPath(configPath as string));
+  if (config?.waivers !== undefined)
+    index = indexWaivers(config.waivers, displayPath(configPath as string));
   if (waiverPath !== undefined) {
     const file = displayPath(waiverPath);
     const data = readJsonFile(waiverPath);
@@ -65,7 +66,10 @@ export function loadConfig(
     // Check the file's own waivers with its own pointers, then index them with the config's.
     indexWaivers(list, file);
     waivers.push(...list);
-    index = indexWaivers(waivers, `${configPath === undefined ? "" : `${displayPath(configPath)} + `}${file}`);
+    index = indexWaivers(
+      waivers,
+      `${configPath === undefined ? "" : `${displayPath(configPath)} + `}${file}`,
+    );
   }
   return { config, waivers: index };
 }

@@ -102,6 +102,8 @@ export function evaluate(
     }
   }
   const evaluatedAt = formatInstant(options.nowMs);
+  // One evaluation context, reset for each finding (its trace is always a new array).
+  const ctx = newContext();
   // Types as spelled in observations, resolved once each (the lookup is case-insensitive).
   const byExactType = new Map<string, readonly CompiledControl[]>();
   // One parameters object per (control, environment): findings share it, and expressions that
@@ -235,6 +237,7 @@ function evaluateApplicable(
   evaluatedAt: string,
   params: Record<string, unknown>,
   gaps: PreparedObservation | string,
+  reuse?: EvalContext,
 ): Finding {
   const finding = baseFinding(c, observation, params, env, evaluatedAt);
   if (observation.error !== undefined) {
@@ -246,20 +249,18 @@ function evaluateApplicable(
     finding.reason = `invalid observation: ${gaps}`;
     return finding;
   }
-  const ctx: EvalContext = {
-    doc: observation.document,
-    params,
-    nowMs: options.nowMs,
-    nowText: evaluatedAt,
-    gaps: gaps.gaps,
-    gapNotes: gaps.gapNotes,
-    frames: [],
-    depth: 0,
-    trace: [],
-    traceBudget: TRACE_BUDGET,
-    negated: false,
-    unknowns: [],
-  };
+  const ctx = reuse ?? newContext();
+  ctx.doc = observation.document;
+  ctx.params = params;
+  ctx.nowMs = options.nowMs;
+  ctx.nowText = evaluatedAt;
+  ctx.gaps = gaps.gaps;
+  ctx.gapNotes = gaps.gapNotes;
+  ctx.depth = 0;
+  ctx.trace = [];
+  ctx.traceBudget = TRACE_BUDGET;
+  ctx.negated = false;
+  if (ctx.unknowns.length > 0) ctx.unknowns = [];
   if (c.appliesWhen !== undefined) {
     const applies = c.appliesWhen(ctx);
     if (applies !== TRUE) {
@@ -333,12 +334,37 @@ export function explain(trace: readonly TraceEntry[], failing: boolean): string 
  * a comparison run, and the comparison says more.
  */
 function supporting(trace: readonly TraceEntry[], outcome: boolean): TraceEntry[] {
-  const picked = trace.filter((entry) => {
-    if (entry.result === "unknown" || entry.within !== undefined) return false;
-    return (entry.negated === true ? !entry.result : entry.result) === outcome;
-  });
-  const comparisons = picked.filter((e) => e.operator !== "exists");
-  return (comparisons.length > 0 ? comparisons : picked).slice(0, MAX_REASON_ENTRIES);
+  const comparisons: TraceEntry[] = [];
+  let existence: TraceEntry[] | undefined;
+  for (const entry of trace) {
+    if (entry.result === "unknown" || entry.within !== undefined) continue;
+    if ((entry.negated === true ? !entry.result : entry.result) !== outcome) continue;
+    if (entry.operator !== "exists") {
+      comparisons.push(entry);
+      if (comparisons.length === MAX_REASON_ENTRIES) break;
+    } else if (comparisons.length === 0) {
+      existence ??= [];
+      if (existence.length < MAX_REASON_ENTRIES) existence.push(entry);
+    }
+  }
+  return comparisons.length > 0 || existence === undefined ? comparisons : existence;
+}
+
+function newContext(): EvalContext {
+  return {
+    doc: undefined,
+    params: {},
+    nowMs: 0,
+    nowText: "",
+    gaps: null,
+    gapNotes: null,
+    frames: [],
+    depth: 0,
+    trace: null,
+    traceBudget: TRACE_BUDGET,
+    negated: false,
+    unknowns: [],
+  };
 }
 
 /** Why `appliesWhen` did not hold: what was observed, and what the control covers. */

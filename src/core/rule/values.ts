@@ -149,6 +149,21 @@ export function compareOrdered(a: unknown, b: unknown): number {
 /** A short rendering of a value for messages and reasons; never walks more than it shows. */
 export function preview(value: unknown, max = 80): string {
   if (value === undefined) return "missing";
+  // Operands are mostly the same constant objects of a control: render each once.
+  if (max === 80 && value !== null && typeof value === "object") {
+    let cached = previewCache.get(value);
+    if (cached === undefined) {
+      cached = renderPreview(value, max);
+      previewCache.set(value, cached);
+    }
+    return cached;
+  }
+  return renderPreview(value, max);
+}
+
+const previewCache = new WeakMap<object, string>();
+
+function renderPreview(value: unknown, max: number): string {
   const text =
     typeof value === "string"
       ? `'${value.length > max ? value.slice(0, max) : value}'`
