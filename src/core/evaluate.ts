@@ -143,7 +143,16 @@ export function evaluate(
     const prepared = prepare(observation);
     for (const c of targets) {
       findings.push(
-        evaluateApplicable(c, observation, options, env, evaluatedAt, paramsFor(c, env), prepared),
+        evaluateApplicable(
+          c,
+          observation,
+          options,
+          env,
+          evaluatedAt,
+          paramsFor(c, env),
+          prepared,
+          ctx,
+        ),
       );
     }
   }
