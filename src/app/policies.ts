@@ -2,7 +2,7 @@
  * Use cases over the control catalogue: load and validate `policies/`, run every control's
  * fixtures, and list controls. Loading is all or nothing: one bad file fails the load.
  */
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import {
   buildCatalogue,
   type Catalogue,
@@ -32,8 +32,16 @@ export function schemaDir(): string {
   return join(packageRoot(), "policies", "schema");
 }
 
+const schemas = new Map<string, Record<string, unknown>>();
+
+/** A bundled schema, read from disk once per process. */
 function loadSchema(name: string): Record<string, unknown> {
-  return readJsonFile(join(schemaDir(), name)) as Record<string, unknown>;
+  let schema = schemas.get(name);
+  if (schema === undefined) {
+    schema = readJsonFile(join(schemaDir(), name)) as Record<string, unknown>;
+    schemas.set(name, schema);
+  }
+  return schema;
 }
 
 /** The control schema's validator (compiled once per process). */
@@ -54,11 +62,6 @@ export function waiverValidator(): Validator {
 /** The drill record schema's validator. */
 export function drillRecordValidator(): Validator {
   return createValidator(loadSchema("drill-record.schema.json"));
-}
-
-/** The JSON schema of controls, for tests and docs. */
-export function controlSchema(): Record<string, unknown> {
-  return loadSchema("control.schema.json");
 }
 
 /**
@@ -293,9 +296,4 @@ function checkExpect(expect: unknown, finding: Finding | undefined): string | un
   if (hit) return undefined;
   const seen = trace.map((e) => `${e.field ?? e.value} = ${JSON.stringify(e.observed)}`).join("; ");
   return `no trace entry ${JSON.stringify(want)}; the trace has: ${seen || "nothing"}`;
-}
-
-/** Relative display of a control's folder for tables. */
-export function controlFolder(file: string): string {
-  return dirname(file).split(sep).slice(-2).join("/");
 }

@@ -46,31 +46,31 @@ export function loadConfig(
 ): LoadedConfig {
   let config: VigilConfig | undefined;
   const waivers: Waiver[] = [];
+  const sources: string[] = [];
   if (configPath !== undefined) {
     const file = displayPath(configPath);
     const data = readJsonFile(configPath);
     configValidator()(data, file);
     config = data as VigilConfig;
     checkConfig(config, catalogue, file);
-    waivers.push(...(config.waivers ?? []));
+    if (config.waivers !== undefined) {
+      indexWaivers(config.waivers, file); // checks them with this file's pointers
+      waivers.push(...config.waivers);
+      sources.push(file);
+    }
   }
-  let index: WaiverIndex | undefined;
-  if (config?.waivers !== undefined)
-    index = indexWaivers(config.waivers, displayPath(configPath as string));
   if (waiverPath !== undefined) {
     const file = displayPath(waiverPath);
     const data = readJsonFile(waiverPath);
     waiverValidator()(data, file);
     const list = (data as { waivers: Waiver[] }).waivers;
     checkConfig({ waivers: list }, catalogue, file);
-    // Check the file's own waivers with its own pointers, then index them with the config's.
     indexWaivers(list, file);
     waivers.push(...list);
-    index = indexWaivers(
-      waivers,
-      `${configPath === undefined ? "" : `${displayPath(configPath)} + `}${file}`,
-    );
+    sources.push(file);
   }
+  // One index over every source; a duplicate id across the two files is reported here.
+  const index = sources.length === 0 ? undefined : indexWaivers(waivers, sources.join(" + "));
   return { config, waivers: index };
 }
 

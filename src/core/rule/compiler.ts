@@ -38,7 +38,7 @@ import {
   parsePath,
   type Segment,
 } from "./path.js";
-import { isMissing, preview } from "./values.js";
+import { preview } from "./values.js";
 
 /** A compiled condition. */
 export type CondFn = (ctx: EvalContext) => Tri;
@@ -532,6 +532,13 @@ function readMany(
   );
 }
 
+/** Every value a `[*]` path selects, absent ones as `null` (what `field()` and `current()` return). */
+function readAllValues(ctx: EvalContext, bound: BoundField): unknown[] {
+  const out: Selected[] = [];
+  readMany(ctx, bound, out);
+  return out.map((o) => o.value ?? null);
+}
+
 function collect(
   ctx: EvalContext,
   value: unknown,
@@ -617,11 +624,7 @@ function fieldFunctionValue(
   ) {
     return [(ctx.frames[bound.frameIndex] as Frame).value];
   }
-  if (bound.hasWildcard) {
-    const out: { value: unknown; path: string }[] = [];
-    readMany(ctx, bound, out);
-    return out.map((o) => o.value ?? null);
-  }
+  if (bound.hasWildcard) return readAllValues(ctx, bound);
   const value = readOne(ctx, bound);
   return value === undefined ? "" : value;
 }
@@ -672,14 +675,7 @@ function compileCurrent(
     );
   }
   if (bound.rest.length === 0) return (ctx) => (ctx.frames[bound.frameIndex] as Frame).value;
-  return (ctx) => {
-    if (bound.hasWildcard) {
-      const out: { value: unknown; path: string }[] = [];
-      readMany(ctx, bound, out);
-      return out.map((o) => o.value ?? null);
-    }
-    return readOne(ctx, bound) ?? null;
-  };
+  return (ctx) => (bound.hasWildcard ? readAllValues(ctx, bound) : (readOne(ctx, bound) ?? null));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -795,17 +791,11 @@ function evalOne(
       );
     return ok ? TRUE : FALSE;
   } catch (error) {
+    const field = concretePath(ctx, bound);
     const entry = read
-      ? entryFor({ field: concretePath(ctx, bound) }, value, opName, expectedValue ?? null, false)
-      : undefined;
-    return unknownResult(ctx, error, {
-      field: concretePath(ctx, bound),
-      ...(entry !== undefined
-        ? { observed: entry.observed, ...(entry.missing ? { missing: true as const } : {}) }
-        : {}),
-      operator: opName,
-      expected: expectedValue ?? null,
-    });
+      ? entryFor({ field }, value, opName, expectedValue ?? null, false)
+      : { field, operator: opName, expected: expectedValue ?? null };
+    return unknownResult(ctx, error, entry);
   }
 }
 
@@ -1223,6 +1213,3 @@ export function createCompileScope(
     ...(file !== undefined ? { file } : {}),
   };
 }
-
-/** True when a value is absent (exported for the evaluator's reasons). */
-export { isMissing };
