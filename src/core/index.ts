@@ -22,6 +22,7 @@ export {
   parseInstant,
   preview,
 } from "./rule/values.js";
+export * from "./ports.js";
 export * from "./summary.js";
 export * from "./types.js";
 export * from "./validation.js";
