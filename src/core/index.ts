@@ -1,5 +1,6 @@
 /** The core's public surface: model, rule engine, evaluation, waivers, config and validation. */
 export * from "./catalogue.js";
+export * from "./clouds.js";
 export * from "./config.js";
 export * from "./errors.js";
 export * from "./evaluate.js";

@@ -19,3 +19,14 @@ export interface EmulatorResponse {
   /** Serialised as JSON unless it is a Buffer or a string. */
   body?: unknown;
 }
+
+/** A Kubernetes Service whose load balancer the emulator points at one of its TLS routers. */
+export interface ServiceOverride {
+  cluster: string;
+  namespace: string;
+  name: string;
+  /** Address put into `status.loadBalancer.ingress[0].ip`. */
+  ip: string;
+  /** Actual port that replaces the Service's TLS port (the port named `websecure`, else 443). */
+  port: number;
+}
