@@ -2,8 +2,11 @@
 export * from "./catalogue.js";
 export * from "./clouds.js";
 export * from "./config.js";
+export * from "./environment.js";
 export * from "./errors.js";
 export * from "./evaluate.js";
+export * from "./ports.js";
+export * from "./redaction.js";
 export { listAliases, resolveAlias } from "./rule/aliases.js";
 export { type CondFn, compileCondition, createCompileScope } from "./rule/compiler.js";
 export { type EvalContext, FALSE, TRUE, type Tri, UNKNOWN } from "./rule/context.js";
@@ -23,7 +26,6 @@ export {
   parseInstant,
   preview,
 } from "./rule/values.js";
-export * from "./ports.js";
 export * from "./summary.js";
 export * from "./types.js";
 export * from "./validation.js";

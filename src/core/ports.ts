@@ -73,7 +73,9 @@ export type Target =
   | { kind: "subscription"; subscriptionId: string }
   | { kind: "cluster"; cluster: ClusterTarget }
   | { kind: "tls"; set: string; endpoints: TlsTargetConfig[] }
-  | { kind: "tenant"; tenantId: string };
+  | { kind: "tenant"; tenantId: string }
+  /** The drill-record container the DR runbooks write to. */
+  | { kind: "drills"; account: string; container: string };
 
 /** Progress a collector reports while it works, for the CLI's progress line and logs. */
 export interface CollectProgress {

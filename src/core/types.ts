@@ -179,10 +179,35 @@ export interface EnvironmentConfig {
 
 /** vigil's config file (`policies/schema/config.schema.json`). */
 export interface VigilConfig {
+  cloud?: "AzurePublicCloud" | "AzureUSGovernment" | "AzureChinaCloud";
+  endpoints?: { arm?: string; graph?: string; authority?: string; blob?: string };
+  tenantId?: string;
+  subscriptions?: "all" | string[];
+  managementGroup?: string;
+  resourceGroups?: string[];
+  tags?: Record<string, string>;
+  resourceGraph?: boolean;
+  activityLogDays?: number;
+  drillRecords?: { account: string; container: string; prefix?: string };
+  clusters?: {
+    aksDiscovery?: boolean;
+    kubeconfig?: { name: string; path?: string; context: string }[];
+  };
+  traefik?: TraefikConfig & { clusters?: Record<string, TraefikConfig> };
+  tls?: {
+    caFile?: string;
+    targets?: { host: string; port: number; sni?: string; set?: string }[];
+  };
   parameters?: Record<string, unknown>;
   controls?: Record<string, { enabled?: boolean; parameters?: Record<string, unknown> }>;
   environments?: EnvironmentConfig[];
   waivers?: Waiver[];
+}
+
+/** Traefik's static configuration for one cluster, or for all. */
+export interface TraefikConfig {
+  entryPoints?: Record<string, { tls: boolean; redirectsToHttps?: boolean }>;
+  allowCrossNamespace?: boolean;
 }
 
 /** One scan: one sweep, one event evaluation or one CLI run. */
