@@ -97,13 +97,14 @@ export function parseApiVersion(apiVersion: string): { group: string; version: s
 }
 
 /**
- * The plural Kubernetes guesses for a kind it has no table entry for: lower-case, `s` → `ses`,
- * `y` → `ies`, else `+s` (apimachinery `meta.UnsafeGuessKindToResource`).
+ * The plural of a kind the table does not know: lower-case, `s` → `ses`, consonant + `y` → `ies`,
+ * else `+s`. Like apimachinery's `meta.UnsafeGuessKindToResource`, except that a vowel before the
+ * `y` keeps it (`Gateway` → `gateways`, as CRD authors write it, not `gatewaies`).
  */
 export function guessPlural(kind: string): string {
   const singular = kind.toLowerCase();
   if (singular.endsWith("s")) return `${singular}es`;
-  if (singular.endsWith("y")) return `${singular.slice(0, -1)}ies`;
+  if (/[^aeiou]y$/.test(singular)) return `${singular.slice(0, -1)}ies`;
   return `${singular}s`;
 }
 
