@@ -1,0 +1,172 @@
+/**
+ * The live TLS probe of one endpoint: which protocol versions it completes a handshake at, what
+ * it negotiates when free to choose, the certificate it presents and its HSTS header, as one
+ * `vigil/TlsProbe` observation (docs/observations.md).
+ */
+
+import { isIP } from "node:net";
+import { formatPath, type Gap, type Observation, type TlsTargetConfig } from "../../core/index.js";
+import {
+  type CertificateFacts,
+  certificateFacts,
+  createTrustStore,
+  type TrustStore,
+} from "./certificate.js";
+import {
+  attemptHandshake,
+  type HandshakeOutcome,
+  TLS_VERSIONS,
+  type TlsVersion,
+} from "./handshake.js";
+import { type HstsFacts, readHsts } from "./hsts.js";
+
+/** The observation type the probe produces. */
+export const TLS_PROBE_TYPE = "vigil/TlsProbe";
+
+const DEFAULT_TIMEOUT_IN_MS = 10_000;
+
+/** Options of {@link probeTlsEndpoint}. */
+export interface ProbeTlsEndpointOptions {
+  /** PEM CA certificates trusted besides Node's bundled roots (`tls.rootCertificates`). */
+  caPem?: string[];
+  /** A trust store built once by the caller; takes precedence over `caPem`. */
+  trustStore?: TrustStore;
+  /** Limit of each connection attempt (connect and handshake, or the HTTP read), default 10 000. */
+  timeoutInMs?: number;
+  abortSignal?: AbortSignal;
+  /** The time the observation is recorded as observed at (ISO 8601). */
+  now: string;
+}
+
+/** `document` of a `vigil/TlsProbe`. */
+export interface TlsProbeDocument {
+  host: string;
+  port: number;
+  /** The server name sent, or `null` when none was (an address without `sni`). */
+  sni: string | null;
+  /** Per version, whether a handshake offering only that version completed; untested ones are absent (and a gap). */
+  protocols?: Partial<Record<TlsVersion, boolean>>;
+  negotiated?: { protocol: string; cipher: string };
+  certificate?: CertificateFacts;
+  /** `null` when no HTTP response could be read. */
+  hsts?: HstsFacts | null;
+}
+
+/** The `tls://` id of an endpoint: the server name (or host) and port. */
+export function tlsObservationId(target: TlsTargetConfig): string {
+  const name = target.sni ?? target.host;
+  return `tls://${name.includes(":") ? `[${name}]` : name}:${target.port}`;
+}
+
+/** The SNI to send: `sni` when given, else the host when it is a name, none for an address. */
+function serverNameOf(target: TlsTargetConfig): string | undefined {
+  if (target.sni !== undefined) return target.sni;
+  return isIP(target.host) === 0 ? target.host : undefined;
+}
+
+/**
+ * Probe one endpoint: a handshake offering every version (what the server picks, and its
+ * certificate), one handshake per version from TLS 1.0 to 1.3 offering only that version (with
+ * `DEFAULT:@SECLEVEL=0` so that a legacy server is really seen), and an HTTPS GET / for HSTS.
+ * A version that could not be tried (reset or timeout before any TLS answer, a limit of the local
+ * TLS library) is left out of `protocols` and recorded as a gap, never reported as refused; when
+ * nothing connects or nothing answers in TLS the observation carries an `error`. Never rejects for
+ * a server problem; every socket is destroyed before it resolves.
+ * @throws the abort reason when `abortSignal` aborts.
+ * @throws TypeError when a `caPem` entry is not a PEM certificate.
+ */
+export async function probeTlsEndpoint(
+  target: TlsTargetConfig,
+  options: ProbeTlsEndpointOptions,
+): Promise<Observation> {
+  const { host, port } = target;
+  const timeoutInMs = options.timeoutInMs ?? DEFAULT_TIMEOUT_IN_MS;
+  const abortSignal = options.abortSignal;
+  const store = options.trustStore ?? createTrustStore(options.caPem);
+  const servername = serverNameOf(target);
+  const attemptOptions = { timeoutInMs, ...(abortSignal !== undefined ? { abortSignal } : {}) };
+  const base = {
+    id: tlsObservationId(target),
+    type: TLS_PROBE_TYPE,
+    scope: target.set ?? "tls",
+  };
+  const source = { api: "tls", apiVersion: "1", observedAt: options.now };
+  const document: TlsProbeDocument = { host, port, sni: servername ?? null };
+  const address = `${host}:${port}`;
+
+  const open = await attemptHandshake(host, port, servername, {
+    minVersion: "TLSv1",
+    maxVersion: "TLSv1.3",
+    ...attemptOptions,
+  });
+  if (open.kind === "untested" && !open.connected) {
+    return { ...base, document, source, error: { code: open.code, message: open.message } };
+  }
+
+  const [perVersion, hsts] = await Promise.all([
+    Promise.all(
+      TLS_VERSIONS.map((version) =>
+        attemptHandshake(host, port, servername, {
+          minVersion: version,
+          maxVersion: version,
+          ...attemptOptions,
+        }),
+      ),
+    ),
+    readHsts(host, port, servername, attemptOptions),
+  ]);
+
+  const answered = perVersion.some((outcome) => outcome.kind !== "untested");
+  if (open.kind === "untested" && !answered) {
+    return {
+      ...base,
+      document,
+      source,
+      error: { code: open.code, message: `no TLS answer from ${address}: ${open.message}` },
+    };
+  }
+
+  const gaps: Gap[] = [];
+  const protocols: Partial<Record<TlsVersion, boolean>> = {};
+  TLS_VERSIONS.forEach((version, index) => {
+    const outcome = perVersion[index] as HandshakeOutcome;
+    if (outcome.kind === "untested") {
+      gaps.push({
+        path: formatPath([
+          { kind: "prop", name: "protocols", lower: "protocols" },
+          { kind: "prop", name: version, lower: version.toLowerCase() },
+        ]),
+        code: outcome.code,
+        message: `${version} handshake with ${address} could not be tested: ${outcome.message}`,
+      });
+    } else {
+      protocols[version] = outcome.kind === "accepted";
+    }
+  });
+  document.protocols = protocols;
+
+  // The open handshake normally completes whenever any version does; the newest accepted version
+  // stands in for it if it did not (a server that trips over a ClientHello offering everything).
+  const completed = [open, ...[...perVersion].reverse()].find(
+    (outcome) => outcome.kind === "accepted",
+  );
+  if (completed?.kind === "accepted") {
+    document.negotiated = { protocol: completed.protocol, cipher: completed.cipher };
+    const facts = certificateFacts(completed.chain, servername ?? host, store);
+    if (facts !== undefined) document.certificate = facts;
+    else
+      gaps.push({
+        path: "certificate",
+        code: "NoCertificate",
+        message: `${address} presented no certificate`,
+      });
+  } else {
+    const failure = open.kind === "accepted" ? undefined : open;
+    const message = `no handshake with ${address} completed: ${failure?.message ?? "refused"}`;
+    const code = failure?.code ?? "HandshakeFailed";
+    gaps.push({ path: "negotiated", code, message }, { path: "certificate", code, message });
+  }
+  document.hsts = hsts;
+
+  return { ...base, document, source, ...(gaps.length > 0 ? { gaps } : {}) };
+}

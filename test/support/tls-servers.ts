@@ -1,0 +1,363 @@
+/**
+ * Real TLS servers on loopback for the TLS probe's tests: Node servers with chosen protocol
+ * versions and certificates, `openssl s_server` where `openssl` is installed, servers that reset or
+ * never answer, and a `testssl` run to compare verdicts with.
+ */
+
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls, { type SecureVersion } from "node:tls";
+
+/** A certificate and its private key, both PEM (what `CertificateAuthority.issue` returns). */
+export interface ServerCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/** A running test server on 127.0.0.1. */
+export interface TestServer {
+  host: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** What TLS 1.0/1.1 need on both ends with OpenSSL 3 (TOOLCHAIN.md "TLS"). */
+const LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0";
+
+const running = new Set<TestServer>();
+
+/** Close every server the starters of this module started and have not closed yet. */
+export async function closeAllTestServers(): Promise<void> {
+  const servers = [...running];
+  running.clear();
+  await Promise.all(servers.map((server) => server.close()));
+}
+
+function whichCommand(command: string): boolean {
+  try {
+    execFileSync("which", [command], { stdio: "ignore" });
+    return true;
+  } catch (error) {
+    // `which` exits 1 when the command is not on PATH: that is the answer, not a failure.
+    if ((error as { status?: unknown }).status === 1) return false;
+    throw error;
+  }
+}
+
+/** Whether `openssl` is on PATH. */
+export const hasOpenssl = whichCommand("openssl");
+/** Whether `testssl` (Debian package testssl.sh) is on PATH. */
+export const hasTestssl = whichCommand("testssl");
+
+/** Register a listening net/tls server, destroying its open sockets on close. */
+function track(server: net.Server): TestServer {
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const address = server.address() as net.AddressInfo;
+  const handle: TestServer = {
+    host: "127.0.0.1",
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        running.delete(handle);
+        for (const socket of sockets) socket.destroy();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+  running.add(handle);
+  return handle;
+}
+
+function listen(server: net.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/** Options of {@link startNodeTlsServer}. */
+export interface StartNodeTlsServerOptions {
+  certificate: ServerCertificate;
+  /** PEM certificates sent after the leaf (intermediates, or a root to show an untrusted chain). */
+  chainPem?: string[];
+  minVersion?: SecureVersion;
+  maxVersion?: SecureVersion;
+  /** `Strict-Transport-Security` value sent with every HTTP response; none when absent. */
+  hsts?: string;
+  /** Answer HTTP GET / (default true); false: complete the handshake, then close. */
+  http?: boolean;
+}
+
+/** Start a Node TLS server accepting exactly `minVersion`…`maxVersion` (default 1.2…1.3). */
+export async function startNodeTlsServer(options: StartNodeTlsServerOptions): Promise<TestServer> {
+  const secure: tls.TlsOptions = {
+    key: options.certificate.keyPem,
+    cert: [options.certificate.certPem, ...(options.chainPem ?? [])].join("\n"),
+    minVersion: options.minVersion ?? "TLSv1.2",
+    maxVersion: options.maxVersion ?? "TLSv1.3",
+    ciphers: LEGACY_CIPHERS,
+  };
+  const server =
+    options.http === false
+      ? tls.createServer(secure, (socket) => socket.end())
+      : https.createServer(secure, (_request, response) => {
+          if (options.hsts !== undefined)
+            response.setHeader("Strict-Transport-Security", options.hsts);
+          response.writeHead(200, { "content-type": "text/plain" });
+          response.end("ok\n");
+        });
+  await listen(server);
+  return track(server);
+}
+
+/** Start a TCP server that accepts and immediately resets every connection (no TLS answer). */
+export async function startResettingServer(): Promise<TestServer> {
+  const server = net.createServer((socket) => socket.resetAndDestroy());
+  await listen(server);
+  return track(server);
+}
+
+/** Start a TCP server that accepts connections and never sends a byte. */
+export async function startSilentServer(): Promise<TestServer> {
+  const server = net.createServer(() => undefined);
+  await listen(server);
+  return track(server);
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function unusedPort(): Promise<number> {
+  const server = net.createServer();
+  await listen(server);
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A scratch folder removed by the returned function. */
+function scratch(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-tls-"));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Options of {@link startOpensslServer}. */
+export interface StartOpensslServerOptions {
+  certificate: ServerCertificate;
+  chainPem?: string[];
+  /** Protocol flags, e.g. `["-tls1_1"]` or `["-min_protocol", "TLSv1", "-max_protocol", "TLSv1.1"]`. */
+  protocolArgs: string[];
+  /** Answer HTTP with `-www` (default true). */
+  www?: boolean;
+}
+
+/**
+ * Start `openssl s_server` on a free loopback port with `-cipher DEFAULT:@SECLEVEL=0`; resolves
+ * once it prints `ACCEPT`. Only call when {@link hasOpenssl}.
+ * @throws Error when the server exits or does not accept within 10 s.
+ */
+export async function startOpensslServer(options: StartOpensslServerOptions): Promise<TestServer> {
+  const files = scratch();
+  const certFile = join(files.dir, "cert.pem");
+  const keyFile = join(files.dir, "key.pem");
+  writeFileSync(certFile, options.certificate.certPem);
+  writeFileSync(keyFile, options.certificate.keyPem);
+  const chainArgs: string[] = [];
+  if (options.chainPem !== undefined && options.chainPem.length > 0) {
+    const chainFile = join(files.dir, "chain.pem");
+    writeFileSync(chainFile, options.chainPem.join("\n"));
+    chainArgs.push("-cert_chain", chainFile);
+  }
+  const child = spawn(
+    "openssl",
+    [
+      "s_server",
+      "-accept",
+      "127.0.0.1:0",
+      "-cert",
+      certFile,
+      "-key",
+      keyFile,
+      ...chainArgs,
+      "-cipher",
+      LEGACY_CIPHERS,
+      ...options.protocolArgs,
+      ...(options.www === false ? [] : ["-www"]),
+    ],
+    { stdio: ["pipe", "pipe", "pipe"] },
+  );
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  let output = "";
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`openssl s_server did not start: ${output}`)),
+        10_000,
+      );
+      const onData = (chunk: Buffer): void => {
+        output += chunk.toString();
+        const match = /ACCEPT\s+\S*:(\d+)/.exec(output);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`openssl s_server exited with ${code}: ${output}`));
+      });
+    });
+    const handle: TestServer = {
+      host: "127.0.0.1",
+      port,
+      close: async () => {
+        running.delete(handle);
+        child.kill();
+        await exited;
+        files.remove();
+      },
+    };
+    running.add(handle);
+    return handle;
+  } catch (error) {
+    child.kill();
+    await exited;
+    files.remove();
+    throw error;
+  }
+}
+
+/**
+ * A self-signed certificate with an EC (P-256) or Ed25519 key made by `openssl req`, for the key
+ * types the emulator's RSA-only CA cannot issue. Only call when {@link hasOpenssl}.
+ */
+export function opensslSelfSignedCertificate(
+  keyType: "ec" | "ed25519",
+  names: string[],
+): ServerCertificate {
+  const files = scratch();
+  try {
+    const keyFile = join(files.dir, "key.pem");
+    const certFile = join(files.dir, "cert.pem");
+    const keyArgs =
+      keyType === "ec"
+        ? ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        : ["-newkey", "ed25519"];
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        ...keyArgs,
+        "-nodes",
+        "-sha256",
+        "-days",
+        "30",
+        "-subj",
+        `/O=vigil tests/CN=${names[0]}`,
+        "-addext",
+        `subjectAltName=${names.map((name) => `DNS:${name}`).join(",")}`,
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+      ],
+      { stdio: "ignore" },
+    );
+    return { certPem: readFileSync(certFile, "utf8"), keyPem: readFileSync(keyFile, "utf8") };
+  } finally {
+    files.remove();
+  }
+}
+
+/** testssl's protocol finding ids for the versions vigil probes. */
+export const TESTSSL_PROTOCOL_IDS = {
+  TLSv1: "TLS1",
+  "TLSv1.1": "TLS1_1",
+  "TLSv1.2": "TLS1_2",
+  "TLSv1.3": "TLS1_3",
+} as const;
+
+/**
+ * Run `testssl --quiet --warnings batch --color 0 --jsonfile <tmp> -p HOST:PORT` and return its
+ * protocol verdicts (`true` for "offered…", `false` for "not offered…") by vigil's version names.
+ * testssl's own `openssl` calls get an OpenSSL config at security level 0 so that it can connect to
+ * a TLS 1.0/1.1-only server at all (it stops with "Your OpenSSL cannot connect" otherwise).
+ * Only call when {@link hasTestssl}.
+ * @throws Error when testssl reports no verdict for a version.
+ */
+export async function runTestssl(
+  host: string,
+  port: number,
+): Promise<Record<keyof typeof TESTSSL_PROTOCOL_IDS, boolean>> {
+  const files = scratch();
+  try {
+    const jsonFile = join(files.dir, "testssl.json");
+    const configFile = join(files.dir, "openssl.cnf");
+    writeFileSync(
+      configFile,
+      [
+        "openssl_conf = openssl_init",
+        "[openssl_init]",
+        "ssl_conf = ssl_sect",
+        "[ssl_sect]",
+        "system_default = system_default_sect",
+        "[system_default_sect]",
+        `CipherString = ${LEGACY_CIPHERS}`,
+        "MinProtocol = TLSv1",
+        "",
+      ].join("\n"),
+    );
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        "testssl",
+        [
+          "--quiet",
+          "--warnings",
+          "batch",
+          "--color",
+          "0",
+          "--jsonfile",
+          jsonFile,
+          "-p",
+          `${host}:${port}`,
+        ],
+        { stdio: "ignore", env: { ...process.env, OPENSSL_CONF: configFile } },
+      );
+      child.once("error", reject);
+      // testssl exits 0 even for bad servers; the verdicts are in the JSON file.
+      child.once("exit", () => resolve());
+    });
+    const findings = JSON.parse(readFileSync(jsonFile, "utf8")) as {
+      id: string;
+      finding: string;
+    }[];
+    const verdict = (id: string): boolean => {
+      const finding = findings.find((entry) => entry.id === id)?.finding;
+      if (finding === undefined) {
+        throw new Error(`testssl reported no ${id}: ${JSON.stringify(findings)}`);
+      }
+      if (finding.startsWith("not offered")) return false;
+      if (finding.startsWith("offered")) return true;
+      throw new Error(`testssl's ${id} finding is neither offered nor not offered: ${finding}`);
+    };
+    return {
+      TLSv1: verdict(TESTSSL_PROTOCOL_IDS.TLSv1),
+      "TLSv1.1": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.1"]),
+      "TLSv1.2": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.2"]),
+      "TLSv1.3": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.3"]),
+    };
+  } finally {
+    files.remove();
+  }
+}
