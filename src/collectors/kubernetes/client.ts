@@ -1,0 +1,230 @@
+/**
+ * Reading a cluster with @kubernetes/client-node: a KubeConfig for an AKS cluster (server and CA
+ * from the app, an Entra token for the AKS server application) or for a kubeconfig context, and
+ * full paged lists (`limit`/`continue`) in the API's wire shape, each page a policed call.
+ */
+
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
+import {
+  type ConfigurationOptions,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  type Middleware,
+  type RequestContext,
+  ResponseContext,
+} from "@kubernetes/client-node";
+import type { ClusterTarget } from "../../core/index.js";
+import type { CallPolicy } from "../call-policy.js";
+import type { KubeObject } from "./types.js";
+
+/**
+ * How to reach a cluster, as the app's `connect` answers it. For AKS: `server` and `caPem` (from
+ * listClusterUserCredentials); the token is vigil's own. For a kubeconfig context: the file and
+ * context (or nothing: the target's own), optionally overridden by `server`, `caPem`, `token`.
+ */
+export interface KubernetesConnection {
+  server?: string;
+  caPem?: string;
+  /** A bearer token to use instead of the kubeconfig's user. Never logged. */
+  token?: string;
+  skipTlsVerify?: boolean;
+  kubeconfigPath?: string | undefined;
+  context?: string;
+}
+
+/** One kind to list cluster-wide. */
+export interface ResourceKind {
+  /** API group; `""` for the core group. */
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+/** Objects per page: large enough to keep calls few, small enough for big clusters. */
+const PAGE_SIZE = 500;
+
+function base64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+/**
+ * A KubeConfig for a cluster target. AKS (or any connection with a `server` and no kubeconfig
+ * file): one cluster with the given CA and a token user. Kubeconfig: the file (default loading
+ * rules when no path) at the context, with `server`/`caPem`/`token` laid over it when given.
+ */
+export function buildKubeConfig(
+  cluster: ClusterTarget,
+  connection: KubernetesConnection,
+  options: { token?: string; apiCaPem?: readonly string[] } = {},
+): KubeConfig {
+  const kc = new KubeConfig();
+  const token = connection.token ?? options.token;
+  const extraCa = options.apiCaPem ?? [];
+  if (
+    cluster.kind === "aks" ||
+    (connection.server !== undefined && connection.kubeconfigPath === undefined)
+  ) {
+    if (connection.server === undefined)
+      throw new TypeError(`no API server address for cluster ${cluster.name}`);
+    const ca = [connection.caPem, ...extraCa].filter((c): c is string => c !== undefined);
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: cluster.name,
+          server: connection.server,
+          ...(ca.length > 0 ? { caData: base64(ca.join("\n")) } : {}),
+          skipTLSVerify: connection.skipTlsVerify === true,
+        },
+      ],
+      users: [{ name: "vigil", ...(token !== undefined ? { token } : {}) }],
+      contexts: [{ name: cluster.name, cluster: cluster.name, user: "vigil" }],
+      currentContext: cluster.name,
+    });
+    return kc;
+  }
+  const path = connection.kubeconfigPath ?? cluster.kubeconfigPath;
+  if (path !== undefined) kc.loadFromString(readFileSync(path, "utf8"));
+  else kc.loadFromDefault();
+  kc.setCurrentContext(connection.context ?? cluster.context);
+  const current = kc.getCurrentCluster();
+  if (current === null)
+    throw new TypeError(
+      `kubeconfig context ${connection.context ?? cluster.context} names no cluster`,
+    );
+  if (connection.server === undefined && connection.caPem === undefined && token === undefined)
+    return kc;
+  const user = kc.getCurrentUser();
+  const caData =
+    connection.caPem !== undefined
+      ? base64([connection.caPem, ...extraCa].join("\n"))
+      : current.caData;
+  const overridden = new KubeConfig();
+  overridden.loadFromClusterAndUser(
+    {
+      ...current,
+      server: connection.server ?? current.server,
+      ...(caData !== undefined ? { caData } : {}),
+      skipTLSVerify: connection.skipTlsVerify ?? current.skipTLSVerify,
+    },
+    token !== undefined ? { name: "vigil", token } : (user ?? { name: "vigil" }),
+  );
+  return overridden;
+}
+
+/** The system CAs plus extra PEMs, for callers that replace Node's default trust store. */
+export function trustedCas(extra: readonly string[] | undefined): string[] | undefined {
+  return extra !== undefined && extra.length > 0 ? [...rootCertificates, ...extra] : undefined;
+}
+
+/**
+ * A per-call middleware: hands the call policy's abort signal to the request and captures the
+ * raw JSON body of a successful response (the typed core API would otherwise turn timestamps into
+ * Date objects and drop unknown fields: observations keep the wire shape).
+ */
+function rawCapture(abortSignal: AbortSignal, sink: (body: unknown) => void): Middleware {
+  return {
+    pre: async (context: RequestContext) => {
+      context.setSignal(abortSignal);
+      return context;
+    },
+    post: async (response: ResponseContext) => {
+      const text = await response.body.text();
+      if (response.httpStatusCode >= 200 && response.httpStatusCode < 300)
+        sink(JSON.parse(text) as unknown);
+      return new ResponseContext(response.httpStatusCode, response.headers, {
+        ...response.body,
+        text: async () => text,
+        binary: async () => Buffer.from(text, "utf8"),
+      });
+    },
+  };
+}
+
+function callOptions(middleware: Middleware): ConfigurationOptions {
+  // The object API wraps these promise middlewares itself (client-node's `wrapOptions`).
+  return {
+    middleware: [middleware],
+    middlewareMergeStrategy: "append",
+  } as unknown as ConfigurationOptions;
+}
+
+interface ListPage {
+  apiVersion?: string;
+  items?: KubeObject[];
+  metadata?: { continue?: string };
+}
+
+/** A lister for one cluster: every object of a kind, page after page, each page one policed call. */
+export interface ClusterReader {
+  list(
+    kind: ResourceKind,
+    options: { abortSignal?: AbortSignal; deadlineMs?: number },
+  ): Promise<KubeObject[]>;
+}
+
+/**
+ * A reader over a KubeConfig. Items come back with `apiVersion` and `kind` set (list responses
+ * may omit them per item).
+ * @throws CollectionError (from the call policy) when a page finally fails.
+ */
+export function createClusterReader(
+  kc: KubeConfig,
+  callPolicy: CallPolicy,
+  partition: string,
+): ClusterReader {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const page = async (kind: ResourceKind, next: string | undefined, abortSignal: AbortSignal) => {
+    let raw: unknown;
+    const options = callOptions(
+      rawCapture(abortSignal, (body) => {
+        raw = body;
+      }),
+    );
+    const params = { limit: PAGE_SIZE, ...(next !== undefined ? { _continue: next } : {}) };
+    if (kind.group === "" && kind.plural === "namespaces")
+      await core.listNamespace(params, options);
+    else if (kind.group === "" && kind.plural === "services")
+      await core.listServiceForAllNamespaces(params, options);
+    else if (kind.group === "") throw new TypeError(`no lister for core ${kind.plural}`);
+    else
+      raw = await custom.listClusterCustomObject(
+        { group: kind.group, version: kind.version, plural: kind.plural, ...params },
+        options,
+      );
+    return (raw ?? {}) as ListPage;
+  };
+  return {
+    async list(kind, options) {
+      const apiVersion = kind.group === "" ? kind.version : `${kind.group}/${kind.version}`;
+      const items: KubeObject[] = [];
+      let next: string | undefined;
+      do {
+        const cursor = next;
+        const body = await callPolicy.call(
+          { api: "kubernetes", partition },
+          `list ${kind.plural}${kind.group === "" ? "" : `.${kind.group}`}`,
+          (signal) => page(kind, cursor, signal),
+          {
+            ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+            ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+          },
+        );
+        for (const item of body.items ?? [])
+          items.push({
+            apiVersion: item.apiVersion ?? apiVersion,
+            kind: item.kind ?? kind.kind,
+            ...item,
+          });
+        next =
+          body.metadata?.continue !== undefined && body.metadata.continue !== ""
+            ? body.metadata.continue
+            : undefined;
+      } while (next !== undefined);
+      return items;
+    },
+  };
+}
