@@ -33,17 +33,20 @@ export function graphError(
 /**
  * Answers one Graph request.
  * @param graphEndpoint `https://127.0.0.1:P/graph`, the base of `@odata.nextLink`
+ * @param requestId echoed in error bodies' `innerError` as Graph does
  */
 export function handleGraph(
   request: EmulatorRequest,
   state: SeedState,
   graphEndpoint: string,
+  requestId = "",
 ): EmulatorResponse {
   if (request.method !== "GET") {
     return graphError(
       405,
       "Request_BadRequest",
       `The emulator is read-only: ${request.method} is not allowed.`,
+      requestId,
     );
   }
   const file = state.graph.get(request.path);
@@ -52,6 +55,7 @@ export function handleGraph(
       404,
       "Request_ResourceNotFound",
       `Resource '${request.path}' does not exist.`,
+      requestId,
     );
   }
   const body = file.body as Record<string, unknown> | null;
@@ -72,7 +76,7 @@ export function handleGraph(
     ),
   };
   const result = pageOf(body.value, paging, pageSize, `${graphEndpoint}${request.path}`);
-  if ("error" in result) return graphError(400, "BadRequest", result.error);
+  if ("error" in result) return graphError(400, "BadRequest", result.error, requestId);
   const { "@odata.nextLink": _ignored, ...rest } = body;
   return {
     status: 200,

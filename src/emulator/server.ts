@@ -360,7 +360,7 @@ async function serve(
   } else if (api === "resource-graph") {
     result = handleResourceGraph(emulatorRequest, state);
   } else if (api === "graph") {
-    result = handleGraph(emulatorRequest, state, `${context.origin()}/graph`);
+    result = handleGraph(emulatorRequest, state, `${context.origin()}/graph`, requestId);
   } else {
     result = handleKubernetes(context, target.cluster as string, emulatorRequest, requestId);
   }

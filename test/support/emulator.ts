@@ -26,7 +26,8 @@ export function seedPath(name: string): string {
 
 /**
  * Starts an emulator over `seedDir` (a path, or the name of a folder under test/fixtures/seeds)
- * and closes it in `afterAll`. Call it from a `beforeAll` or at the top of a `describe`.
+ * and closes it in `afterAll`. Call it from a `beforeAll`, a `describe` body or the module's top
+ * level, not inside a test (there, use `startEmulator` with `onTestFinished(() => e.close())`).
  * @throws {SeedError} when the seed is broken
  */
 export async function startTestEmulator(
