@@ -130,7 +130,7 @@ describe("createTlsCollector", () => {
       now: NOW,
     });
 
-    expect((observation?.document as TlsProbeDocument).certificate).toMatchObject({
+    expect((observation!.document as TlsProbeDocument).certificate).toMatchObject({
       chainValid: false,
       chainError: "ISSUER_NOT_FOUND",
     });
