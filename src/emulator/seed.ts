@@ -145,6 +145,8 @@ export class SeedTree {
   readonly #files = new Map<string, SeedFile>();
   /** Lower-cased folder path → lower-cased paths of the files directly inside it. */
   readonly #folders = new Map<string, Set<string>>();
+  /** Lower-cased folder path → the folder's last segment in its original case. */
+  readonly #folderNames = new Map<string, string>();
 
   /** The file at `path` (any case, leading `/`, no `.json`), or undefined. */
   get(path: string): SeedFile | undefined {
@@ -179,8 +181,6 @@ export class SeedTree {
     }
     return [...names].sort();
   }
-
-  readonly #folderNames = new Map<string, string>();
 
   /** Every file of the tree. */
   all(): SeedFile[] {
