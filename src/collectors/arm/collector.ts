@@ -1,0 +1,399 @@
+/**
+ * The ARM collector: a subscription target becomes observations of AKS managed clusters,
+ * PostgreSQL flexible servers (with backups, configurations and activity log), storage accounts
+ * (with blob service properties) and blob containers (with account and newest blob), all in ARM
+ * wire shape. A failed call marks exactly the observations it feeds.
+ */
+
+import type {
+  CollectionFailure,
+  CollectOptions,
+  Collector,
+  Gap,
+  Observation,
+  Target,
+} from "../../core/index.js";
+import { runWithCallOptions } from "../call-policy.js";
+import type { CollectionError } from "../errors.js";
+import type { CollectorSettings } from "../types.js";
+import {
+  API_VERSIONS,
+  asCollectionError,
+  captureChildList,
+  captureGet,
+  captureList,
+  clientsFor,
+} from "./clients.js";
+import { type ArmBody, type Listing, listTopLevel, TOP_LEVEL_TYPES } from "./inventory.js";
+
+/** The type of blob container observations. */
+export const CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers";
+
+/** Server parameters the controls read (`joined.configurations.<name>`). */
+export const POSTGRESQL_CONFIGURATIONS = ["require_secure_transport", "ssl_min_protocol_version"];
+
+/** Reads the newest blob of a container (the blob collector's `createBlobReader(settings)`). */
+export interface NewestBlobReader {
+  getNewestBlob(
+    account: string,
+    container: string,
+    options?: { abortSignal?: AbortSignal },
+  ): Promise<{ name: string; lastModified: string } | null>;
+}
+
+/** Options of {@link createArmCollector}. */
+export interface CreateArmCollectorOptions {
+  /** Where `joined.newestBlob` comes from; without one that join is a gap. */
+  blobReader?: NewestBlobReader;
+  /** The observation time (`source.observedAt`); default the system clock. */
+  clock?: () => Date;
+}
+
+// Activity-log operations that bear on failover evidence (DESIGN.md "Failover evidence"): a
+// user-started failover logs only as restart/action; platform failovers as Resource Health events.
+const FAILOVER_OPERATIONS =
+  /\/restart\/action$|failover|^microsoft\.resourcehealth\/healthevent\//i;
+
+interface RunContext {
+  settings: CollectorSettings;
+  subscriptionId: string;
+  observedAt: () => string;
+  options: CollectOptions;
+  blobReader: NewestBlobReader | undefined;
+}
+
+/**
+ * The collector for `subscription` targets.
+ */
+export function createArmCollector(
+  settings: CollectorSettings,
+  collectorOptions: CreateArmCollectorOptions = {},
+): Collector {
+  const clock = collectorOptions.clock ?? (() => new Date());
+  return {
+    name: "arm",
+    handles(target: Target): boolean {
+      return target.kind === "subscription";
+    },
+    async collect(target: Target, options: CollectOptions): Promise<Observation[]> {
+      if (target.kind !== "subscription") {
+        throw new TypeError(`the ARM collector does not handle ${target.kind} targets`);
+      }
+      const context: RunContext = {
+        settings,
+        subscriptionId: target.subscriptionId,
+        observedAt: () => clock().toISOString(),
+        options,
+        blobReader: collectorOptions.blobReader,
+      };
+      return runWithCallOptions(
+        {
+          ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+          ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+        },
+        () => collectSubscription(context),
+      );
+    },
+  };
+}
+
+async function collectSubscription(context: RunContext): Promise<Observation[]> {
+  const { settings, subscriptionId, options } = context;
+  const listings = await listTopLevel(settings, subscriptionId, {
+    ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+    ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+  });
+  const progress = (type: string, listing: Listing) =>
+    options.onProgress?.({
+      target: `subscription:${subscriptionId}`,
+      message: listing.ok
+        ? `listed ${listing.bodies.length} ${type}`
+        : `could not list ${type}: ${listing.error.code}`,
+    });
+  for (const [type, listing] of listings) progress(type, listing);
+
+  const clusters = listings.get(TOP_LEVEL_TYPES.managedClusters);
+  const servers = listings.get(TOP_LEVEL_TYPES.flexibleServers);
+  const accounts = listings.get(TOP_LEVEL_TYPES.storageAccounts);
+  const [clusterObservations, serverObservations, accountObservations] = await Promise.all([
+    clusters === undefined ? [] : observeClusters(context, clusters),
+    servers === undefined ? [] : observeServers(context, servers),
+    accounts === undefined ? [] : observeAccounts(context, accounts),
+  ]);
+  return [...clusterObservations, ...serverObservations, ...accountObservations];
+}
+
+function listFailure(
+  context: RunContext,
+  type: string,
+  error: CollectionError,
+  apiVersion: string,
+): Observation {
+  return {
+    id: `/subscriptions/${context.subscriptionId}/providers/${type}`,
+    type,
+    scope: context.subscriptionId,
+    source: { api: "arm", apiVersion, observedAt: context.observedAt() },
+    error: error.toFailure(),
+  };
+}
+
+function observation(
+  context: RunContext,
+  type: string,
+  body: ArmBody,
+  source: { api: string; apiVersion: string },
+  joined?: Record<string, unknown>,
+  gaps: Gap[] = [],
+): Observation {
+  return {
+    id: String(body.id),
+    type,
+    scope: context.subscriptionId,
+    document: joined === undefined ? body : { ...body, joined },
+    source: { ...source, observedAt: context.observedAt() },
+    ...(gaps.length > 0 ? { gaps } : {}),
+  };
+}
+
+function gap(path: string, error: CollectionError): Gap {
+  return { path, ...error.toFailure() };
+}
+
+/** `resourceGroups/<rg>` and the name of an ARM id. */
+function parts(body: ArmBody): { resourceGroup: string; name: string } {
+  const id = String(body.id);
+  const resourceGroup = /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? "";
+  return {
+    resourceGroup,
+    name: typeof body.name === "string" ? body.name : (id.split("/").at(-1) ?? ""),
+  };
+}
+
+function signal(context: RunContext): { abortSignal?: AbortSignal } {
+  return context.options.abortSignal !== undefined
+    ? { abortSignal: context.options.abortSignal }
+    : {};
+}
+
+async function observeClusters(context: RunContext, listing: Listing): Promise<Observation[]> {
+  const type = TOP_LEVEL_TYPES.managedClusters;
+  if (!listing.ok)
+    return [listFailure(context, type, listing.error, API_VERSIONS.containerService)];
+  return listing.bodies.map((body) =>
+    observation(context, type, body, { api: listing.api, apiVersion: listing.apiVersion }),
+  );
+}
+
+async function observeServers(context: RunContext, listing: Listing): Promise<Observation[]> {
+  const type = TOP_LEVEL_TYPES.flexibleServers;
+  if (!listing.ok) return [listFailure(context, type, listing.error, API_VERSIONS.postgresql)];
+  const { postgresql, monitor } = clientsFor(context.settings, context.subscriptionId);
+  const now = Date.parse(context.options.now);
+  const from = new Date(now - context.settings.activityLogDays * 86_400_000).toISOString();
+  const to = new Date(now).toISOString();
+  return Promise.all(
+    listing.bodies.map(async (body) => {
+      const { resourceGroup, name } = parts(body);
+      const gaps: Gap[] = [];
+      const joined: Record<string, unknown> = {};
+
+      const backups = captureChildList("arm", () =>
+        postgresql.backupsAutomaticAndOnDemand
+          .listByServer(resourceGroup, name, signal(context))
+          .byPage(),
+      );
+      const configurations = Promise.all(
+        POSTGRESQL_CONFIGURATIONS.map(async (parameter) => {
+          try {
+            return [
+              parameter,
+              await captureGet("arm", () =>
+                postgresql.configurations.get(resourceGroup, name, parameter, signal(context)),
+              ),
+            ] as const;
+          } catch (error) {
+            const failure = asCollectionError("arm", error);
+            // A parameter the server does not have is absent, not unknown.
+            if (failure.statusCode === 404) return [parameter, undefined] as const;
+            return [parameter, failure] as const;
+          }
+        }),
+      );
+      const filter = `eventTimestamp ge '${from}' and eventTimestamp le '${to}' and resourceUri eq '${String(body.id)}'`;
+      const activity = captureList("arm", () =>
+        monitor.activityLogs.list(filter, signal(context)).byPage(),
+      );
+
+      const [backupResult, configurationResults, activityResult] = await Promise.allSettled([
+        backups,
+        configurations,
+        activity,
+      ]);
+      if (backupResult.status === "fulfilled") joined.backups = backupResult.value;
+      else gaps.push(gap("joined.backups", asCollectionError("arm", backupResult.reason)));
+
+      const configurationsJoined: Record<string, unknown> = {};
+      if (configurationResults.status === "fulfilled") {
+        for (const [parameter, value] of configurationResults.value) {
+          if (value === undefined) continue;
+          if (isCollectionFailure(value))
+            gaps.push(gap(`joined.configurations.${parameter}`, value));
+          else configurationsJoined[parameter] = value;
+        }
+      } else {
+        gaps.push(
+          gap("joined.configurations", asCollectionError("arm", configurationResults.reason)),
+        );
+      }
+      joined.configurations = configurationsJoined;
+
+      if (activityResult.status === "fulfilled") {
+        joined.activityLog = activityResult.value.filter((event) => {
+          const operation = (event.operationName as { value?: unknown } | undefined)?.value;
+          return typeof operation === "string" && FAILOVER_OPERATIONS.test(operation);
+        });
+      } else {
+        gaps.push(gap("joined.activityLog", asCollectionError("arm", activityResult.reason)));
+      }
+      return observation(
+        context,
+        type,
+        body,
+        { api: listing.api, apiVersion: listing.apiVersion },
+        joined,
+        gaps,
+      );
+    }),
+  );
+}
+
+function isCollectionFailure(value: unknown): value is CollectionError {
+  return typeof value === "object" && value !== null && (value as Error).name === "CollectionError";
+}
+
+async function observeAccounts(context: RunContext, listing: Listing): Promise<Observation[]> {
+  const type = TOP_LEVEL_TYPES.storageAccounts;
+  if (!listing.ok) {
+    return [
+      listFailure(context, type, listing.error, API_VERSIONS.storage),
+      // Containers are listed per account: without the accounts none can be known.
+      listFailure(context, CONTAINER_TYPE, listing.error, API_VERSIONS.storage),
+    ];
+  }
+  const { storage } = clientsFor(context.settings, context.subscriptionId);
+  const perAccount = await Promise.all(
+    listing.bodies.map(async (body) => {
+      const { resourceGroup, name } = parts(body);
+      const gaps: Gap[] = [];
+      const joined: Record<string, unknown> = {};
+      const [blobService, containers] = await Promise.allSettled([
+        captureGet("arm", () =>
+          storage.blobServices.getServiceProperties(resourceGroup, name, signal(context)),
+        ),
+        observeContainers(context, body, resourceGroup, name),
+      ]);
+      if (blobService.status === "fulfilled") joined.blobService = blobService.value;
+      else gaps.push(gap("joined.blobService", asCollectionError("arm", blobService.reason)));
+      if (containers.status === "rejected") throw containers.reason;
+      return [
+        observation(
+          context,
+          type,
+          body,
+          { api: listing.api, apiVersion: listing.apiVersion },
+          joined,
+          gaps,
+        ),
+        ...containers.value,
+      ];
+    }),
+  );
+  const accounts = perAccount.map((observations) => observations[0] as Observation);
+  const containers = perAccount.flatMap((observations) => observations.slice(1));
+  return [...accounts, ...containers];
+}
+
+async function observeContainers(
+  context: RunContext,
+  account: ArmBody,
+  resourceGroup: string,
+  accountName: string,
+): Promise<Observation[]> {
+  const { storage } = clientsFor(context.settings, context.subscriptionId);
+  const source = { api: "arm", apiVersion: API_VERSIONS.storage };
+  let listed: ArmBody[];
+  try {
+    listed = await captureChildList("arm", () =>
+      storage.blobContainers.list(resourceGroup, accountName, signal(context)).byPage(),
+    );
+  } catch (error) {
+    const failure: CollectionFailure = asCollectionError("arm", error).toFailure();
+    return [
+      {
+        id: `${String(account.id)}/blobServices/default/containers`,
+        type: CONTAINER_TYPE,
+        scope: context.subscriptionId,
+        source: { ...source, observedAt: context.observedAt() },
+        error: failure,
+      },
+    ];
+  }
+  const accountJoin: Record<string, unknown> = {
+    id: account.id,
+    name: account.name,
+    ...(account.tags !== undefined ? { tags: account.tags } : {}),
+    properties: {
+      immutableStorageWithVersioning: (account.properties as Record<string, unknown> | undefined)
+        ?.immutableStorageWithVersioning,
+    },
+  };
+  const containers = await Promise.all(
+    listed
+      .sort((a, b) => String(a.id).localeCompare(String(b.id)))
+      .map(async (item): Promise<Observation> => {
+        const containerName = String(item.name);
+        const id = String(item.id);
+        // The list omits the immutability policy's details: GET each container.
+        const [container, newest] = await Promise.allSettled([
+          captureGet("arm", () =>
+            storage.blobContainers.get(resourceGroup, accountName, containerName, signal(context)),
+          ),
+          newestBlob(context, accountName, containerName),
+        ]);
+        if (container.status === "rejected") {
+          return {
+            id,
+            type: CONTAINER_TYPE,
+            scope: context.subscriptionId,
+            source: { ...source, observedAt: context.observedAt() },
+            error: asCollectionError("arm", container.reason).toFailure(),
+          };
+        }
+        const gaps: Gap[] = [];
+        const joined: Record<string, unknown> = { account: accountJoin };
+        if (newest.status === "fulfilled") joined.newestBlob = newest.value;
+        else gaps.push(gap("joined.newestBlob", asCollectionError("blob", newest.reason)));
+        return observation(context, CONTAINER_TYPE, container.value, source, joined, gaps);
+      }),
+  );
+  return containers;
+}
+
+async function newestBlob(
+  context: RunContext,
+  account: string,
+  container: string,
+): Promise<{ name: string; lastModified: string } | null> {
+  if (context.blobReader === undefined) {
+    throw asCollectionError(
+      "blob",
+      Object.assign(new Error("no blob reader is configured"), { code: "NotConfigured" }),
+    );
+  }
+  try {
+    return (await context.blobReader.getNewestBlob(account, container, signal(context))) ?? null;
+  } catch (error) {
+    throw asCollectionError("blob", error);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Discovery over ARM: the subscriptions the credential can read, the AKS clusters of a
+ * subscription (targets for the Kubernetes collector), and how to reach one cluster's API server.
+ */
+
+import { parse as parseYaml } from "yaml";
+import type { ClusterTarget } from "../../core/index.js";
+import { runWithCallOptions } from "../call-policy.js";
+import { CollectionError } from "../errors.js";
+import type { CollectorSettings } from "../types.js";
+import { API_VERSIONS, captureBodies, captureGet, clientsFor, sendTenantGet } from "./clients.js";
+import { listTopLevel, passesFilters, TOP_LEVEL_TYPES } from "./inventory.js";
+
+/** Options of the discovery calls. */
+export interface DiscoveryOptions {
+  abortSignal?: AbortSignal;
+  /** Epoch milliseconds after which no call starts and no retry waits. */
+  deadlineMs?: number;
+}
+
+/** A subscription as `GET /subscriptions` lists it. */
+export interface SubscriptionInfo {
+  subscriptionId: string;
+  displayName: string;
+  state: string;
+  tenantId?: string;
+}
+
+/** How to reach an AKS cluster's API server. */
+export interface AksConnection {
+  server: string;
+  /** PEM of the cluster CA (`certificate-authority-data`). */
+  caPem: string;
+}
+
+function scoped<T>(options: DiscoveryOptions, fn: () => Promise<T>): Promise<T> {
+  return runWithCallOptions(
+    {
+      ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+      ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+    },
+    fn,
+  );
+}
+
+/**
+ * The subscriptions the credential can read (every page of `GET /subscriptions`), enabled or not.
+ * @throws CollectionError when the list finally fails
+ */
+export function listSubscriptions(
+  settings: CollectorSettings,
+  options: DiscoveryOptions = {},
+): Promise<SubscriptionInfo[]> {
+  return scoped(options, async () => {
+    const found: SubscriptionInfo[] = [];
+    let url: string | undefined =
+      `${settings.cloud.armEndpoint}/subscriptions?api-version=${API_VERSIONS.subscriptions}`;
+    while (url !== undefined) {
+      const pageUrl: string = url;
+      const [body] = await captureBodies("arm", () =>
+        sendTenantGet(settings, pageUrl, options.abortSignal),
+      );
+      const page = (body ?? {}) as { value?: unknown; nextLink?: unknown };
+      for (const item of Array.isArray(page.value) ? page.value : []) {
+        const record = item as Record<string, unknown>;
+        if (typeof record.subscriptionId !== "string") continue;
+        found.push({
+          subscriptionId: record.subscriptionId,
+          displayName: typeof record.displayName === "string" ? record.displayName : "",
+          state: typeof record.state === "string" ? record.state : "Unknown",
+          ...(typeof record.tenantId === "string" ? { tenantId: record.tenantId } : {}),
+        });
+      }
+      url = typeof page.nextLink === "string" && page.nextLink !== "" ? page.nextLink : undefined;
+    }
+    return found;
+  });
+}
+
+/**
+ * The AKS managed clusters of a subscription that pass the resource group and tag filters, as
+ * Kubernetes collector targets.
+ * @throws CollectionError when the list finally fails
+ */
+export function listAksClusters(
+  settings: CollectorSettings,
+  subscriptionId: string,
+  options: DiscoveryOptions = {},
+): Promise<ClusterTarget[]> {
+  return scoped(options, async () => {
+    const listing = (
+      await listTopLevel(settings, subscriptionId, options, [TOP_LEVEL_TYPES.managedClusters])
+    ).get(TOP_LEVEL_TYPES.managedClusters);
+    if (listing === undefined) throw new TypeError("the managed cluster listing is missing");
+    if (!listing.ok) throw listing.error;
+    return listing.bodies
+      .filter((body) => passesFilters(settings, body))
+      .map((body) => ({
+        kind: "aks" as const,
+        name: String(body.name),
+        resourceId: String(body.id),
+        subscriptionId,
+      }));
+  });
+}
+
+/**
+ * The API server URL and CA of an AKS cluster, from its user kubeconfig
+ * (`listClusterUserCredential`; the kubeconfig's user entry is ignored: vigil sends its own
+ * Entra token). Never the admin credential.
+ * @throws CollectionError when the call fails or the kubeconfig names no server
+ */
+export function getAksConnection(
+  settings: CollectorSettings,
+  cluster: ClusterTarget,
+  options: DiscoveryOptions = {},
+): Promise<AksConnection> {
+  if (cluster.kind !== "aks") {
+    throw new TypeError(`getAksConnection needs an AKS cluster, not ${cluster.kind}`);
+  }
+  return scoped(options, async () => {
+    const match =
+      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/managedClusters\/([^/]+)$/i.exec(
+        cluster.resourceId,
+      );
+    if (match === null) throw new TypeError(`not a managed cluster id: ${cluster.resourceId}`);
+    const [, subscriptionId = "", resourceGroup = "", name = ""] = match;
+    const { containerService } = clientsFor(settings, subscriptionId);
+    const body = await captureGet("arm", () =>
+      containerService.managedClusters.listClusterUserCredentials(resourceGroup, name, {
+        ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+      }),
+    );
+    const kubeconfigs = Array.isArray(body.kubeconfigs) ? body.kubeconfigs : [];
+    const value = (kubeconfigs[0] as { value?: unknown } | undefined)?.value;
+    if (typeof value !== "string") throw noServer(cluster.resourceId, "no kubeconfig returned");
+    const kubeconfig = parseYaml(Buffer.from(value, "base64").toString("utf8")) as {
+      clusters?: { cluster?: { server?: unknown; "certificate-authority-data"?: unknown } }[];
+    };
+    const entry = kubeconfig.clusters?.[0]?.cluster;
+    const server = entry?.server;
+    const caData = entry?.["certificate-authority-data"];
+    if (typeof server !== "string" || typeof caData !== "string") {
+      throw noServer(cluster.resourceId, "the kubeconfig names no server and CA");
+    }
+    return { server, caPem: Buffer.from(caData, "base64").toString("utf8") };
+  });
+}
+
+function noServer(resourceId: string, why: string): CollectionError {
+  return new CollectionError(`${resourceId}: ${why}`, {
+    source: "arm",
+    code: "InvalidKubeconfig",
+    retryable: false,
+  });
+}
