@@ -11,7 +11,8 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
-  type Middleware,
+  Observable,
+  type ObservableMiddleware,
   type RequestContext,
   ResponseContext,
 } from "@kubernetes/client-node";
@@ -124,31 +125,32 @@ export function trustedCas(extra: readonly string[] | undefined): string[] | und
  * raw JSON body of a successful response (the typed core API would otherwise turn timestamps into
  * Date objects and drop unknown fields: observations keep the wire shape).
  */
-function rawCapture(abortSignal: AbortSignal, sink: (body: unknown) => void): Middleware {
+function rawCapture(
+  abortSignal: AbortSignal,
+  sink: (body: unknown) => void,
+): ObservableMiddleware {
   return {
-    pre: async (context: RequestContext) => {
+    pre: (context: RequestContext) => {
       context.setSignal(abortSignal);
-      return context;
+      return new Observable(Promise.resolve(context));
     },
-    post: async (response: ResponseContext) => {
-      const text = await response.body.text();
-      if (response.httpStatusCode >= 200 && response.httpStatusCode < 300)
-        sink(JSON.parse(text) as unknown);
-      return new ResponseContext(response.httpStatusCode, response.headers, {
-        ...response.body,
-        text: async () => text,
-        binary: async () => Buffer.from(text, "utf8"),
-      });
-    },
+    post: (response: ResponseContext) =>
+      new Observable(
+        response.body.text().then((text) => {
+          if (response.httpStatusCode >= 200 && response.httpStatusCode < 300)
+            sink(JSON.parse(text) as unknown);
+          return new ResponseContext(response.httpStatusCode, response.headers, {
+            ...response.body,
+            text: async () => text,
+            binary: async () => Buffer.from(text, "utf8"),
+          });
+        }),
+      ),
   };
 }
 
-function callOptions(middleware: Middleware): ConfigurationOptions {
-  // The object API wraps these promise middlewares itself (client-node's `wrapOptions`).
-  return {
-    middleware: [middleware],
-    middlewareMergeStrategy: "append",
-  } as unknown as ConfigurationOptions;
+function callOptions(middleware: ObservableMiddleware): ConfigurationOptions {
+  return { middleware: [middleware], middlewareMergeStrategy: "append" };
 }
 
 interface ListPage {
