@@ -37,6 +37,12 @@ export interface StartBlobStoreOptions {
   startTimeoutInMs?: number;
 }
 
+/**
+ * Ends the name of a blob's sidecar file (`<blob path>.meta.json`): seed metadata for the blob
+ * proxy (see blob-proxy.ts), never uploaded as a blob itself.
+ */
+export const SIDECAR_SUFFIX = ".meta.json";
+
 /** Azure storage account names: 3 to 24 lowercase letters and digits. */
 const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
 /** Placeholder files that keep an empty container folder in git; never uploaded. */
@@ -53,9 +59,11 @@ const DAY_IN_MS = 24 * 60 * 60 * 1000;
 /**
  * Starts Azurite's blob service (in memory, HTTPS with a certificate from `ca`, `--oauth basic`,
  * `--skipApiVersionCheck`) with one account per folder of `dir`, then uploads each file under
- * `dir/<account>/<container>/` as a block blob named by its relative path.
+ * `dir/<account>/<container>/` as a block blob named by its relative path, except sidecar files
+ * (names ending in {@link SIDECAR_SUFFIX}).
  *
- * Blob `lastModified` is the upload time: Azure's API (and so Azurite) has no way to set it.
+ * Blob `lastModified` is the upload time: Azure's API (and so Azurite) has no way to set it; the
+ * blob proxy (blob-proxy.ts) rewrites it from the sidecars.
  * Clients must trust `ca.caPem`; with `@azure/storage-blob` pass it as
  * `{ tlsOptions: { ca } }` in the client options (see {@link blobClientOptions}).
  *
@@ -210,7 +218,7 @@ function filesUnder(dir: string): string[] {
   return entries(dir).flatMap((name) => {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) return filesUnder(path);
-    return PLACEHOLDERS.has(name) ? [] : [path];
+    return PLACEHOLDERS.has(name) || name.endsWith(SIDECAR_SUFFIX) ? [] : [path];
   });
 }
 
