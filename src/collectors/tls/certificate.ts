@@ -4,7 +4,7 @@
  * (time validity is for the controls to judge against the evaluation time).
  */
 
-import { X509Certificate } from "node:crypto";
+import { type KeyObject, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import { rootCertificates } from "node:tls";
 import { signatureAlgorithmName, validityOf } from "./der.js";
@@ -74,11 +74,6 @@ export function createTrustStore(extraCaPem: readonly string[] = []): TrustStore
   return { anchors, fingerprints: new Set(anchors.map((a) => a.fingerprint256)) };
 }
 
-/** Whether `issuer` issued `subject` by name, key identifiers and key usage, and signed it. */
-function issuedAndSigned(subject: X509Certificate, issuer: X509Certificate): boolean {
-  return subject.checkIssued(issuer) && subject.verify(issuer.publicKey);
-}
-
 /**
  * Whether the certificate names itself as issuer and its own key verifies it. By name and
  * signature only: a self-signed leaf usually lacks the keyCertSign usage `checkIssued` demands.
@@ -101,20 +96,25 @@ export function verifyChain(
   const used = new Set<string>([leaf.fingerprint256]);
   let current = leaf;
   for (let depth = 0; depth < MAX_CHAIN_LENGTH; depth++) {
-    if (store.fingerprints.has(current.fingerprint256))
+    if (store.fingerprints.has(current.fingerprint256)) {
       return { chainValid: true, chainError: null };
-    if (store.anchors.some((anchor) => issuedAndSigned(current, anchor))) {
+    }
+    const subject = current;
+    const namedByAnchor = store.anchors.filter((anchor) => subject.checkIssued(anchor));
+    if (namedByAnchor.some((anchor) => subject.verify(anchor.publicKey))) {
       return { chainValid: true, chainError: null };
     }
     const issuers = chain.filter(
-      (candidate) => !used.has(candidate.fingerprint256) && current.checkIssued(candidate),
+      (candidate) => !used.has(candidate.fingerprint256) && subject.checkIssued(candidate),
     );
-    if (issuers.length === 0) {
-      if (selfSigned(current)) return invalid(current === leaf ? "SELF_SIGNED" : "UNTRUSTED_ROOT");
+    const issuer = issuers.find((candidate) => subject.verify(candidate.publicKey));
+    if (issuer === undefined) {
+      // A certificate that names an issuer we hold but whose key does not verify it is forged or
+      // corrupt, whether that issuer is a trust anchor or came with the chain.
+      if (namedByAnchor.length > 0 || issuers.length > 0) return invalid("BAD_SIGNATURE");
+      if (selfSigned(subject)) return invalid(subject === leaf ? "SELF_SIGNED" : "UNTRUSTED_ROOT");
       return invalid("ISSUER_NOT_FOUND");
     }
-    const issuer = issuers.find((candidate) => current.verify(candidate.publicKey));
-    if (issuer === undefined) return invalid("BAD_SIGNATURE");
     if (!issuer.ca) return invalid("INVALID_CA");
     used.add(issuer.fingerprint256);
     current = issuer;
@@ -167,12 +167,8 @@ const CURVE_BITS: Readonly<Record<string, number>> = {
   prime192v1: 192,
 };
 
-/** Key type and size from the certificate's public key. */
-export function keyFacts(certificate: X509Certificate): {
-  keyType: string;
-  keySize: number | null;
-} {
-  const key = certificate.publicKey;
+/** Key type and size of a certificate's public key. */
+export function keyFacts(key: KeyObject): { keyType: string; keySize: number | null } {
   const type = key.asymmetricKeyType ?? "unknown";
   const details = key.asymmetricKeyDetails ?? {};
   let keySize: number | null = null;
@@ -212,7 +208,7 @@ export function certificateFacts(
     subjectAltNames: subjectAltNames(leaf.subjectAltName),
     notBefore,
     notAfter,
-    ...keyFacts(leaf),
+    ...keyFacts(leaf.publicKey),
     signatureAlgorithm: signatureAlgorithmName(leaf.raw),
     ...verifyChain(chain, store),
     hostnameMatch: hostnameMatches(leaf, expectedName),

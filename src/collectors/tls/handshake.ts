@@ -74,6 +74,7 @@ const REFUSALS = new Set([
   "ERR_SSL_WRONG_SSL_VERSION",
   "ERR_SSL_BAD_PROTOCOL_VERSION_NUMBER",
   "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION",
+  "ERR_SSL_TLSV1_UNRECOGNIZED_NAME",
 ]);
 
 /** Classify a failed handshake; exported for the unit tests. */
@@ -92,7 +93,9 @@ export function classifyHandshakeError(
       message: `${code}: ${message}`,
     };
   }
-  if (REFUSALS.has(code) || (code.startsWith("ERR_SSL_") && code.includes("_ALERT_"))) {
+  // OpenSSL ends the message of every alert received from the peer with "SSL alert number N".
+  const alertReceived = /SSL alert number \d+/.test(message) || /^ERR_SSL_\w*_ALERT_/.test(code);
+  if (REFUSALS.has(code) || alertReceived) {
     return { kind: "refused", code, message };
   }
   // A reset, a hang-up or an OpenSSL reason not known to be a refusal: fail closed, not "refused".
