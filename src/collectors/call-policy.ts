@@ -73,7 +73,9 @@ export interface PolicyClock {
 
 /** Options of {@link createCallPolicy}; every field has a default sized to the API's budget. */
 export interface CreateCallPolicyOptions {
-  /** ARM read budget per subscription (`CloudEndpoints.armReadBudget`); public cloud when absent. */
+  /** The cloud: its `armReadBudget` sizes the ARM bucket (public cloud when absent). */
+  cloud?: Pick<CloudEndpoints, "armReadBudget">;
+  /** ARM read budget per subscription; overrides `cloud.armReadBudget`. */
   armReadBudget?: CloudEndpoints["armReadBudget"];
   /** Concurrency per API (merged over the defaults). */
   concurrency?: Partial<Record<ApiName, ConcurrencyLimit>>;
@@ -182,7 +184,7 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
   const attemptTimeout = options.attemptTimeoutInMs ?? 60_000;
   const rateLimits: Record<ApiName, RateLimit | false> = {
     ...DEFAULT_RATE_LIMITS,
-    arm: armRateLimit(options.armReadBudget),
+    arm: armRateLimit(options.armReadBudget ?? options.cloud?.armReadBudget),
     ...options.rateLimits,
   };
   const concurrency: Record<ApiName, ConcurrencyLimit> = {

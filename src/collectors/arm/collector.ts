@@ -13,6 +13,7 @@ import type {
   Observation,
   Target,
 } from "../../core/index.js";
+import { createBlobReader } from "../blob/index.js";
 import { runWithCallOptions } from "../call-policy.js";
 import type { CollectionError } from "../errors.js";
 import type { CollectorSettings } from "../types.js";
@@ -43,7 +44,7 @@ export interface NewestBlobReader {
 
 /** Options of {@link createArmCollector}. */
 export interface CreateArmCollectorOptions {
-  /** Where `joined.newestBlob` comes from; without one that join is a gap. */
+  /** Where `joined.newestBlob` comes from; default `createBlobReader(settings)` (blob data plane). */
   blobReader?: NewestBlobReader;
   /** The observation time (`source.observedAt`); default the system clock. */
   clock?: () => Date;
@@ -59,7 +60,7 @@ interface RunContext {
   subscriptionId: string;
   observedAt: () => string;
   options: CollectOptions;
-  blobReader: NewestBlobReader | undefined;
+  blobReader: NewestBlobReader;
 }
 
 /**
@@ -70,6 +71,7 @@ export function createArmCollector(
   collectorOptions: CreateArmCollectorOptions = {},
 ): Collector {
   const clock = collectorOptions.clock ?? (() => new Date());
+  const blobReader = collectorOptions.blobReader ?? createBlobReader(settings);
   return {
     name: "arm",
     handles(target: Target): boolean {
@@ -84,7 +86,7 @@ export function createArmCollector(
         subscriptionId: target.subscriptionId,
         observedAt: () => clock().toISOString(),
         options,
-        blobReader: collectorOptions.blobReader,
+        blobReader,
       };
       return runWithCallOptions(
         {
@@ -385,12 +387,6 @@ async function newestBlob(
   account: string,
   container: string,
 ): Promise<{ name: string; lastModified: string } | null> {
-  if (context.blobReader === undefined) {
-    throw asCollectionError(
-      "blob",
-      Object.assign(new Error("no blob reader is configured"), { code: "NotConfigured" }),
-    );
-  }
   try {
     return (await context.blobReader.getNewestBlob(account, container, signal(context))) ?? null;
   } catch (error) {

@@ -205,7 +205,7 @@ describe("createCallPolicy", () => {
     const time = fakeTime();
     const policy = createCallPolicy({
       ...time,
-      armReadBudget: { model: "hourly", readsPerHour: 2 },
+      cloud: { armReadBudget: { model: "hourly", readsPerHour: 2 } },
     });
 
     for (let i = 0; i < 3; i++) await policy.call(ARM, "get", async () => i);

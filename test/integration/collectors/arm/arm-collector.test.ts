@@ -277,3 +277,27 @@ describe("createArmCollector", () => {
     expect(observations.map((o) => o.type)).toEqual(types);
   });
 });
+
+describe("createArmCollector with the blob data plane", () => {
+  it("joins the newest blob of each container through the blob reader", async () => {
+    const emulator = await startTestEmulator(SEED);
+    const collector = createArmCollector(emulatorSettings(emulator));
+
+    const observations = await collector.collect(
+      { kind: "subscription", subscriptionId: PROD },
+      { now: emulator.estate.now },
+    );
+
+    const containers = observations.filter(
+      (o) => o.type === "Microsoft.Storage/storageAccounts/blobServices/containers",
+    );
+    expect(containers.map((o) => o.gaps)).toEqual([undefined, undefined]);
+    const newest = containers.map((o) => joinedOf(o).newestBlob as { name: string });
+    expect(newest[0]?.name).toBe("filestore-20261123.tar");
+    // Azurite stamps upload time as lastModified, so either dump can be newest to the second.
+    expect(newest[1]).toEqual({
+      name: expect.stringMatching(/^odoo\/2026\/11\/2[23]\/basic_prod-/),
+      lastModified: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    });
+  });
+});
