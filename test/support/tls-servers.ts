@@ -134,6 +134,41 @@ export async function startSilentServer(): Promise<TestServer> {
   return track(server);
 }
 
+/**
+ * Start a TCP proxy to `upstream` that resets a connection at once when `resetWhen` holds for its
+ * first bytes (the ClientHello), before any TLS answer: a server that drops some handshakes.
+ */
+export async function startResettingProxy(
+  upstream: TestServer,
+  resetWhen: (firstBytes: Buffer) => boolean,
+): Promise<TestServer> {
+  const server = net.createServer((client) => {
+    client.on("error", () => client.destroy());
+    client.once("data", (firstBytes: Buffer) => {
+      if (resetWhen(firstBytes)) {
+        client.resetAndDestroy();
+        return;
+      }
+      const upstreamSocket = net.connect(upstream.port, upstream.host);
+      upstreamSocket.on("error", () => client.destroy());
+      client.on("close", () => upstreamSocket.destroy());
+      upstreamSocket.on("close", () => client.destroy());
+      upstreamSocket.write(firstBytes);
+      client.pipe(upstreamSocket);
+      upstreamSocket.pipe(client);
+    });
+  });
+  await listen(server);
+  return track(server);
+}
+
+/** The legacy `client_version` of a ClientHello record (0x0301 for a TLS 1.0-only hello). */
+export function clientHelloVersion(firstBytes: Buffer): number | undefined {
+  // Record header (5 bytes), handshake type and length (4 bytes), then client_version (RFC 8446 §4.1.2).
+  if (firstBytes.length < 11 || firstBytes[0] !== 0x16 || firstBytes[5] !== 0x01) return undefined;
+  return firstBytes.readUInt16BE(9);
+}
+
 /** A loopback port nothing listens on (bound, then released). */
 export async function unusedPort(): Promise<number> {
   const server = net.createServer();

@@ -11,10 +11,12 @@ import {
   type IssuedCertificate,
 } from "../../../../src/emulator/certificates.js";
 import {
+  clientHelloVersion,
   closeAllTestServers,
   hasOpenssl,
   opensslSelfSignedCertificate,
   startNodeTlsServer,
+  startResettingProxy,
   startResettingServer,
   startSilentServer,
   unusedPort,
@@ -426,6 +428,38 @@ describe("probeTlsEndpoint", () => {
         error: { code: "ECONNREFUSED", message: expect.stringContaining("ECONNREFUSED") },
       });
     });
+
+    it.each([
+      { version: "TLSv1", clientVersion: 0x0301, path: "protocols.TLSv1" },
+      { version: "TLSv1.1", clientVersion: 0x0302, path: "protocols['TLSv1.1']" },
+    ] as const)(
+      "leaves $version out of protocols and records a gap when its handshake is reset before any answer",
+      async ({ version, clientVersion, path }) => {
+        const upstream = await startNodeTlsServer({
+          certificate: valid,
+          minVersion: "TLSv1",
+          maxVersion: "TLSv1.3",
+        });
+        const proxy = await startResettingProxy(
+          upstream,
+          (hello) => clientHelloVersion(hello) === clientVersion,
+        );
+
+        const observation = await probeTlsEndpoint(
+          { host: proxy.host, port: proxy.port, sni: HOST },
+          { caPem: [ca.caPem], now: NOW },
+        );
+
+        const protocols = documentOf(observation).protocols ?? {};
+        expect(Object.keys(protocols)).not.toContain(version);
+        expect(Object.values(protocols)).toEqual([true, true, true]);
+        expect(observation.gaps).toEqual([
+          { path, code: "ECONNRESET", message: expect.stringContaining("could not be tested") },
+        ]);
+        expect(observation.error).toBeUndefined();
+        expect(documentOf(observation).certificate?.chainValid).toBe(true);
+      },
+    );
 
     it("reports an error observation when every connection is reset before any TLS answer", async () => {
       const server = await startResettingServer();
