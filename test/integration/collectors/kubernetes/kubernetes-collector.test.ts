@@ -9,7 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createCallPolicy } from "../../../../src/collectors/call-policy.js";
-import { createKubernetesCollector } from "../../../../src/collectors/kubernetes/index.js";
+import {
+  createKubernetesCollector,
+  type KubernetesCollectorOptions,
+} from "../../../../src/collectors/kubernetes/index.js";
 import type { CollectorSettings } from "../../../../src/collectors/types.js";
 import type { ClusterTarget, Observation } from "../../../../src/core/index.js";
 import type { RunningEmulator } from "../../../../src/emulator/index.js";
@@ -73,7 +76,7 @@ describe("createKubernetesCollector", () => {
 
   async function collect(
     target: ClusterTarget = CLUSTER,
-    connect = connectTo(emulator),
+    connect: KubernetesCollectorOptions["connect"] = connectTo(emulator),
   ): Promise<Observation[]> {
     return createKubernetesCollector(settings, { connect }).collect(
       { kind: "cluster", cluster: target },
