@@ -5,14 +5,14 @@
  */
 
 /** The APIs a fault rule (and the request log) distinguishes. */
-export type EmulatorApi = "arm" | "resource-graph" | "graph" | "kubernetes";
+export type EmulatorApi = "arm" | "resource-graph" | "graph" | "kubernetes" | "blob";
 
 /** One injected failure, as in `estate.json` `faults` or `PUT /_emulator/faults`. */
 export interface FaultRule {
   /** Which API the rule applies to; default `"*"` (all but admin). */
   api?: EmulatorApi | "*";
   /** Regular expression source tested against the request path (without query) after the API
-   * prefix (`/graph`, `/k8s/<cluster>`); the full path is tried too. */
+   * prefix (`/graph`, `/k8s/<cluster>`, `/blob`); the full path is tried too. */
   path?: string;
   /** HTTP method, case-insensitive; default any. */
   method?: string;
@@ -32,7 +32,7 @@ export interface FaultRule {
 }
 
 const KINDS = new Set(["latency", "throttle", "error", "reset", "truncate"]);
-const APIS = new Set(["arm", "resource-graph", "graph", "kubernetes", "*"]);
+const APIS = new Set(["arm", "resource-graph", "graph", "kubernetes", "blob", "*"]);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -59,7 +59,7 @@ function parseFaultRule(value: unknown, at: string): FaultRule {
   const rule: FaultRule = { kind: value.kind as FaultRule["kind"] };
   if (value.api !== undefined) {
     if (typeof value.api !== "string" || !APIS.has(value.api)) {
-      fail(".api", 'one of "arm", "resource-graph", "graph", "kubernetes", "*"');
+      fail(".api", 'one of "arm", "resource-graph", "graph", "kubernetes", "blob", "*"');
     }
     rule.api = value.api as FaultRule["api"];
   }

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { handleAdmin } from "./admin.js";
+import { type BlobProxy, createBlobProxy } from "./blob-proxy.js";
 import { type BlobStoreHandle, startBlobStore } from "./blob-store.js";
 import { createCertificateAuthority } from "./certificates.js";
 import { createRandom, FaultInjector, type FaultRule } from "./faults.js";
@@ -73,7 +74,10 @@ export interface RunningEmulator {
   graphEndpoint: string;
   /** Cluster name → `{ server: "https://127.0.0.1:P/k8s/<cluster>" }`. */
   kubernetes: Record<string, { server: string }>;
-  /** `https://127.0.0.1:Q/{account}` when the seed has a `blob/` folder and `blob` is not false. */
+  /**
+   * `https://127.0.0.1:P/blob/{account}` when the seed has a `blob/` folder and `blob` is not false:
+   * the emulator's read-only blob endpoint, which forwards to Azurite and reports seeded blob ages.
+   */
   blobEndpointTemplate: string | undefined;
   tlsEndpoints: {
     name: string;
@@ -141,6 +145,16 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Runn
       const handle = blob;
       cleanups.push(() => handle.close());
     }
+    // Served under /blob so that seeded blob ages (sidecars) apply; Azurite stays behind it.
+    const blobProxy: BlobProxy | undefined =
+      blob === undefined
+        ? undefined
+        : createBlobProxy({
+            store: blob,
+            seedBlobDir: blobDir,
+            now: new Date(estate.now),
+            caPem: ca.caPem,
+          });
 
     const random = createRandom(options.randomSeed ?? 1);
     const faults = new FaultInjector(options.faults ?? estate.faults ?? [], random);
@@ -155,6 +169,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Runn
       origin: () => origin,
       caPem: ca.caPem,
       kubernetes,
+      blob: blobProxy,
       admin: (request) => handleAdmin(request, { seed, kubernetes, faults, log }),
       faults,
       throttle,
@@ -220,7 +235,7 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Runn
       armEndpoint: origin,
       graphEndpoint: `${origin}/graph`,
       kubernetes: clusters,
-      blobEndpointTemplate: blob?.blobEndpointTemplate,
+      blobEndpointTemplate: blob === undefined ? undefined : `${origin}/blob/{account}`,
       tlsEndpoints: tls?.endpoints.map((e) => ({ ...e })) ?? [],
       requests: log,
       setFaults: (rules) => faults.set(rules),

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { armError, handleArm, subscriptionOf } from "./arm.js";
+import type { BlobProxy } from "./blob-proxy.js";
 import type { EmulatorApi, FaultInjector, FaultRule } from "./faults.js";
 import { graphError, handleGraph } from "./graph.js";
 import type { EmulatorRequest, EmulatorResponse } from "./http-types.js";
@@ -49,6 +50,8 @@ export interface ServerContext {
   origin(): string;
   caPem: string;
   kubernetes: KubernetesEstate | undefined;
+  /** The read-only blob endpoint under `/blob` (Azurite behind it), when the seed has `blob/`. */
+  blob: BlobProxy | undefined;
   admin: AdminHandler;
   faults: FaultInjector;
   throttle: ArmThrottle | undefined;
@@ -73,6 +76,9 @@ function route(path: string): Route {
   const lower = path.toLowerCase();
   if (lower === "/_emulator" || lower.startsWith("/_emulator/")) {
     return { api: "admin", path: path.slice("/_emulator".length) || "/" };
+  }
+  if (lower === "/blob" || lower.startsWith("/blob/")) {
+    return { api: "blob", path: path.slice("/blob".length) || "/" };
   }
   if (lower === "/graph" || lower.startsWith("/graph/")) {
     return { api: "graph", path: path.slice("/graph".length) || "/" };
@@ -115,8 +121,16 @@ function errorFor(
   code: string,
   message: string,
   requestId: string,
-) {
+): EmulatorResponse {
   if (api === "graph") return graphError(status, code, message, requestId);
+  if (api === "blob") {
+    // Azure Storage answers errors as XML with the code also in x-ms-error-code.
+    return {
+      status,
+      headers: { "content-type": "application/xml", "x-ms-error-code": code },
+      body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    };
+  }
   if (api === "kubernetes") {
     return {
       status,
@@ -270,7 +284,10 @@ async function serve(
     ) {
       all["content-type"] = contentType;
     }
-    all["content-length"] = String(payload.length);
+    // A handler may set the length itself (a HEAD answer reports the blob's size, not zero bytes).
+    if (!Object.keys(all).some((key) => key.toLowerCase() === "content-length")) {
+      all["content-length"] = String(payload.length);
+    }
     response.writeHead(result.status, all);
     finish(result.status);
     if (truncate) {
@@ -359,6 +376,11 @@ async function serve(
     });
   } else if (api === "resource-graph") {
     result = handleResourceGraph(emulatorRequest, state);
+  } else if (api === "blob") {
+    result =
+      context.blob === undefined
+        ? errorFor("blob", 404, "ResourceNotFound", "The seed has no blob/ folder.", requestId)
+        : await context.blob.handle(emulatorRequest);
   } else if (api === "graph") {
     result = handleGraph(emulatorRequest, state, `${context.origin()}/graph`, requestId);
   } else {
