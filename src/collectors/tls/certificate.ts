@@ -63,14 +63,26 @@ let systemAnchors: X509Certificate[] | undefined;
 /**
  * Node's bundled root store (`tls.rootCertificates`) plus the given PEM CAs (several per string
  * allowed).
- * @throws TypeError when a given PEM is not a certificate.
+ * @throws TypeError when a given bundle holds no PEM certificate or one that does not parse.
  */
 export function createTrustStore(extraCaPem: readonly string[] = []): TrustStore {
   systemAnchors ??= rootCertificates.map((pem) => new X509Certificate(pem));
   const anchors = [...systemAnchors];
-  for (const bundle of extraCaPem) {
-    for (const pem of splitPem(bundle)) anchors.push(new X509Certificate(pem));
-  }
+  extraCaPem.forEach((bundle, index) => {
+    const pems = splitPem(bundle);
+    // A CA the operator meant to trust but that is silently dropped would turn every chain it
+    // anchors into a false "untrusted" finding, so a bundle without a certificate is an error.
+    if (pems.length === 0) throw new TypeError(`probe CA bundle ${index} holds no PEM certificate`);
+    for (const pem of pems) {
+      try {
+        anchors.push(new X509Certificate(pem));
+      } catch (error) {
+        throw new TypeError(`probe CA bundle ${index} holds a certificate that does not parse`, {
+          cause: error,
+        });
+      }
+    }
+  });
   return { anchors, fingerprints: new Set(anchors.map((a) => a.fingerprint256)) };
 }
 

@@ -64,6 +64,30 @@ function serverNameOf(target: TlsTargetConfig): string | undefined {
   return isIP(target.host) === 0 ? target.host : undefined;
 }
 
+/** The certificate facts, or the gap that stands for them when the server sent none or a malformed one. */
+function readCertificate(
+  chain: Parameters<typeof certificateFacts>[0],
+  expectedName: string,
+  store: TrustStore,
+  address: string,
+): { certificate: CertificateFacts } | { gap: Gap } {
+  let certificate: CertificateFacts | undefined;
+  try {
+    certificate = certificateFacts(chain, expectedName, store);
+  } catch (error) {
+    // The DER reader is stricter than Node's parser (RFC 5280 time forms); a certificate it cannot
+    // read is the server's problem and must not fail the whole probe.
+    if (!(error instanceof RangeError)) throw error;
+    const message = `certificate of ${address} could not be read: ${error.message}`;
+    return { gap: { path: "certificate", code: "CertificateUnreadable", message } };
+  }
+  if (certificate === undefined) {
+    const message = `${address} presented no certificate`;
+    return { gap: { path: "certificate", code: "NoCertificate", message } };
+  }
+  return { certificate };
+}
+
 /**
  * Probe one endpoint: a handshake offering every version (what the server picks, and its
  * certificate), one handshake per version from TLS 1.0 to 1.3 offering only that version (with
@@ -152,14 +176,9 @@ export async function probeTlsEndpoint(
   );
   if (completed?.kind === "accepted") {
     document.negotiated = { protocol: completed.protocol, cipher: completed.cipher };
-    const facts = certificateFacts(completed.chain, servername ?? host, store);
-    if (facts !== undefined) document.certificate = facts;
-    else
-      gaps.push({
-        path: "certificate",
-        code: "NoCertificate",
-        message: `${address} presented no certificate`,
-      });
+    const facts = readCertificate(completed.chain, servername ?? host, store, address);
+    if ("gap" in facts) gaps.push(facts.gap);
+    else document.certificate = facts.certificate;
   } else {
     const failure = open.kind === "accepted" ? undefined : open;
     const message = `no handshake with ${address} completed: ${failure?.message ?? "refused"}`;

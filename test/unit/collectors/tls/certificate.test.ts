@@ -120,6 +120,16 @@ describe("createTrustStore", () => {
     expect(withBundle.anchors.length).toBe(plain.anchors.length + 2);
     expect(plain.anchors.length).toBeGreaterThan(50);
   });
+
+  it.each([
+    ["no certificate", "not a certificate"],
+    [
+      "a certificate that does not parse",
+      "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----",
+    ],
+  ])("throws TypeError for a bundle with %s", (_name, bundle) => {
+    expect(() => createTrustStore([bundle])).toThrow(TypeError);
+  });
 });
 
 describe("subjectAltNames", () => {
