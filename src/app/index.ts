@@ -1,4 +1,6 @@
 /** Use cases: what the CLI and the Functions handlers call. */
+export * from "./collect.js";
+export * from "./deps.js";
 export * from "./errors.js";
 export * from "./files.js";
 export * from "./policies.js";

@@ -1,16 +1,20 @@
 /**
- * The offline scan: evaluate the catalogue over a folder of observation files (a snapshot of an
- * estate), with config, waivers and `now`.
+ * Scans: evaluate the catalogue over a folder of observation files (a snapshot of an estate), or
+ * over what the collectors read from a live (or emulated) estate, with config, waivers and `now`.
  */
 import { randomUUID } from "node:crypto";
 import {
   type Catalogue,
+  type CollectProgress,
   checkConfig,
+  configFromEnvironment,
   evaluate,
   type Finding,
   formatInstant,
   InputError,
+  InputErrors,
   indexWaivers,
+  mergeConfig,
   type Run,
   type Summary,
   summarize,
@@ -18,6 +22,8 @@ import {
   type Waiver,
   type WaiverIndex,
 } from "../core/index.js";
+import { type CollectedEstate, collectEstate, type FailedTarget } from "./collect.js";
+import type { EstateDeps } from "./deps.js";
 import { displayPath, listFiles, readJsonFile } from "./files.js";
 import { configValidator, waiverValidator } from "./policies.js";
 
@@ -43,6 +49,7 @@ export function loadConfig(
   catalogue: Catalogue,
   configPath?: string,
   waiverPath?: string,
+  options: LoadConfigOptions = {},
 ): LoadedConfig {
   let config: VigilConfig | undefined;
   const waivers: Waiver[] = [];
@@ -59,6 +66,21 @@ export function loadConfig(
       sources.push(file);
     }
   }
+  if (options.env !== undefined) {
+    const fromEnv = configFromEnvironment(options.env);
+    if (fromEnv.sources.size > 0) {
+      checkEnvironmentConfig(fromEnv.config, fromEnv.sources, catalogue);
+      const envWaivers = fromEnv.config.waivers;
+      config = mergeConfig(config, fromEnv.config);
+      if (envWaivers !== undefined) {
+        // VIGIL_WAIVERS replaces the file's waivers, as any top-level variable replaces its key.
+        waivers.length = 0;
+        sources.length = 0;
+        waivers.push(...envWaivers);
+        sources.push("VIGIL_WAIVERS");
+      }
+    }
+  }
   if (waiverPath !== undefined) {
     const file = displayPath(waiverPath);
     const data = readJsonFile(waiverPath);
@@ -72,6 +94,38 @@ export function loadConfig(
   // One index over every source; a duplicate id across the two files is reported here.
   const index = sources.length === 0 ? undefined : indexWaivers(waivers, sources.join(" + "));
   return { config, waivers: index };
+}
+
+/** Options of `loadConfig`. */
+export interface LoadConfigOptions {
+  /** Environment variables whose `VIGIL_*` settings are laid over the config file. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Check each environment-provided key with the config schema, naming its variable. */
+function checkEnvironmentConfig(
+  partial: Partial<VigilConfig>,
+  sources: Map<string, string>,
+  catalogue: Catalogue,
+): void {
+  const validate = configValidator();
+  const problems: InputError[] = [];
+  for (const [key, value] of Object.entries(partial)) {
+    const variables = [...sources]
+      .filter(([pointer]) => pointer === `/${key}` || pointer.startsWith(`/${key}/`))
+      .map(([, variable]) => variable)
+      .join(" + ");
+    const label = `environment variable ${variables}`;
+    try {
+      validate({ [key]: value }, label);
+      checkConfig({ [key]: value } as VigilConfig, catalogue, label);
+    } catch (error) {
+      if (error instanceof InputErrors) problems.push(...error.errors);
+      else if (error instanceof InputError) problems.push(error);
+      else throw error;
+    }
+  }
+  if (problems.length > 0) throw new InputErrors(problems);
 }
 
 /**
@@ -136,5 +190,46 @@ export function scanObservations(
     },
     findings,
     summary: summarize(findings),
+  };
+}
+
+/** Options of a scan of a live or emulated estate. */
+export interface ScanEstateOptions extends ScanOptions {
+  abortSignal?: AbortSignal;
+  onProgress?: (progress: CollectProgress) => void;
+  /** Label of the estate in the run record (the emulator seed folder, or "live"). */
+  estate?: string;
+}
+
+/** A scan of a live or emulated estate: the findings, and what could not be collected. */
+export interface EstateScanResult extends ScanResult {
+  targets: CollectedEstate["targets"];
+  failedTargets: FailedTarget[];
+  /** The redacted observations the findings were computed from. */
+  observations: CollectedEstate["observations"];
+}
+
+/**
+ * Plan the config's targets, collect them through the collectors, and evaluate the catalogue
+ * over the observations. API failures become `error` findings (fail closed); a target that
+ * could not be collected at all is listed in `failedTargets`.
+ */
+export async function scanEstate(
+  catalogue: Catalogue,
+  config: VigilConfig,
+  deps: EstateDeps,
+  options: ScanEstateOptions,
+): Promise<EstateScanResult> {
+  const collected = await collectEstate(config, deps, {
+    now: formatInstant(options.nowMs),
+    ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
+  const result = scanObservations(catalogue, collected.observations, options);
+  return {
+    ...result,
+    targets: collected.targets,
+    failedTargets: collected.failedTargets,
+    observations: collected.observations,
   };
 }

@@ -4,6 +4,9 @@ export const CLI_HELP = `vigil — policy-and-compliance scanner for Azure and K
 
 Usage:
   vigil scan --snapshot DIR [options]     evaluate the controls over a folder of observations
+  vigil scan --emulate DIR [options]      scan an emulated estate (a seed folder) end to end
+  vigil scan --config FILE [options]      scan the live estate the config names
+  vigil emulate DIR [--port N] [--log]    serve a seed folder as ARM, Graph, Kubernetes and TLS
   vigil policies validate [PATH...]       check control files against the schema and compile them
   vigil policies test [--verbose]         run every control's fixtures
   vigil policies list [--family F] [--framework F]
@@ -55,22 +58,43 @@ export const POLICIES_LIST_HELP = `Usage: vigil policies list [--family F] [--fr
   --controls DIR   catalogue folder (default: the bundled policies/controls)
 `;
 
-export const SCAN_HELP = `Usage: vigil scan --snapshot DIR [options]
+export const SCAN_HELP = `Usage: vigil scan (--snapshot DIR | --emulate DIR | --config FILE) [options]
 
-Evaluates every control over a folder of observation files: each *.json file holds one
-observation { "id", "type", "document", "scope"?, "source"?, "error"?, "gaps"? } or an array of
-them (see docs/observations.md).
+Evaluates every control over an estate and prints the findings.
 
-  --snapshot DIR     folder of observation files (required)
+  --snapshot DIR     a folder of observation files: each *.json file holds one observation
+                     { "id", "type", "document", "scope"?, "source"?, "error"?, "gaps"? } or an
+                     array of them (see docs/observations.md)
+  --emulate DIR      start the estate emulator on a seed folder (src/emulator/README.md) and read
+                     it through the real collectors; the seed's "now" is the evaluation time
+  (neither)          read the live estate the config (and VIGIL_* variables) name: subscriptions,
+                     tenantId, clusters, tls.targets; credential: managed identity in Azure, else
+                     DefaultAzureCredential (az login, environment, workload identity)
   --format FMT       table (default), json, csv or sarif
   --out FILE         write the output to FILE (whole or not at all) instead of stdout
   --fail-on SEV      critical, high (default), medium, low, or none (always exit 0 on findings)
-  --now ISO          evaluation time (default: the clock); makes a scan reproducible
-  --config FILE      parameter overrides per environment, disabled controls, waivers
+  --now ISO          evaluation time (default: the seed's now, else the clock)
+  --config FILE      sources, parameter overrides per environment, disabled controls, waivers
   --waivers FILE     a waiver file { "waivers": [ … ] }
   --controls DIR     catalogue folder (default: the bundled policies/controls)
   --all              table: also list passing and not-applicable findings
+  --quiet, -q        no progress lines on stderr
+  --verbose          progress of every list read and endpoint probed, not only of each target
 
 Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings;
-2 a usage or input error, or an 'error' finding at or above --fail-on (fail closed).
+2 a usage or input error, a target that could not be collected, or an 'error' finding at or
+above --fail-on (fail closed).
+`;
+
+export const EMULATE_HELP = `Usage: vigil emulate DIR [--port N] [--log] [--no-watch]
+
+Serves a seed folder (format: src/emulator/README.md) over HTTPS on loopback as Azure Resource
+Manager, Resource Graph, Microsoft Graph and one Kubernetes API per cluster, starts its TLS
+endpoints, and loads its blob/ folder into Azurite. Prints the endpoints, the static bearer
+token the emulator accepts and its CA certificate, then runs until Ctrl-C. Seed files are
+re-read when they change.
+
+  --port N       port of the HTTPS server (default: a free one)
+  --log          print every request the emulator answers
+  --no-watch     do not re-read seed files when they change
 `;

@@ -1,5 +1,6 @@
 /**
- * The `vigil` command line: `policies validate|test|list` and `scan --snapshot`. Exit codes:
+ * The `vigil` command line: `policies validate|test|list`, `scan` (a snapshot, an emulated
+ * estate or a live one) and `emulate`. Exit codes:
  * 0 ok, 1 failing findings (or a fixture miss), 2 a usage or input error, or an `error` finding at
  * or above the threshold (fail closed).
  */
@@ -8,11 +9,14 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  type FailedTarget,
   FileAccessError,
   loadCatalogue,
   loadConfig,
   readSnapshot,
   runFixtures,
+  type ScanResult,
+  scanEstate,
   scanObservations,
   vigilVersion,
 } from "../app/index.js";
@@ -26,9 +30,12 @@ import {
   SEVERITIES,
   type Severity,
 } from "../core/index.js";
+import { formatRequestLogEntry, type RunningEmulator, startEmulator } from "../emulator/index.js";
 import { renderCsv, renderJson, renderSarif, renderTable, terminalSafe } from "../reports/index.js";
+import { namesSources, openEmulatedEstate, openLiveEstate, progressPrinter } from "./estate.js";
 import {
   CLI_HELP,
+  EMULATE_HELP,
   POLICIES_HELP,
   POLICIES_LIST_HELP,
   POLICIES_TEST_HELP,
@@ -42,12 +49,22 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** The clock, epoch ms. */
   now: () => number;
+  /** Environment variables (`VIGIL_*` settings); none when absent. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Resolves when the user asks a long-running command (`emulate`) to stop. */
+  untilStopped?: () => Promise<void>;
 }
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   now: () => Date.now(),
+  env: process.env,
+  untilStopped: () =>
+    new Promise((resolveStop) => {
+      process.once("SIGINT", () => resolveStop());
+      process.once("SIGTERM", () => resolveStop());
+    }),
 };
 
 /** A wrong flag, a missing argument, a bad value: exit 2 with the command's help hint. */
@@ -103,6 +120,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   }
   if (command === "policies") return policies(rest, io);
   if (command === "scan") return scan(rest, io);
+  if (command === "emulate") return emulate(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 
@@ -254,9 +272,12 @@ function policiesList(argv: string[], io: CliIo): number {
   return 0;
 }
 
-function scan(argv: string[], io: CliIo): number {
+async function scan(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
     snapshot: { type: "string" },
+    emulate: { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+    verbose: { type: "boolean" },
     format: { type: "string" },
     out: { type: "string" },
     "fail-on": { type: "string" },
@@ -271,15 +292,16 @@ function scan(argv: string[], io: CliIo): number {
     return 0;
   }
   const snapshot = values.snapshot as string | undefined;
-  if (snapshot === undefined)
-    throw new UsageError("scan needs --snapshot DIR (a folder of observation files)");
+  const emulated = values.emulate as string | undefined;
+  if (snapshot !== undefined && emulated !== undefined)
+    throw new UsageError("scan takes --snapshot DIR or --emulate DIR, not both");
   const format = (values.format as string | undefined) ?? "table";
   if (!(FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
   const failOn = (values["fail-on"] as string | undefined) ?? "high";
   if (!(FAIL_ON as readonly string[]).includes(failOn))
     throw new UsageError(`--fail-on must be one of ${FAIL_ON.join(", ")}`);
-  let nowMs = io.now();
+  let nowMs: number | undefined;
   if (values.now !== undefined) {
     const parsed = parseInstant(values.now as string);
     if (parsed === undefined)
@@ -289,20 +311,53 @@ function scan(argv: string[], io: CliIo): number {
   const catalogue = loadCatalogue(
     values.controls === undefined ? undefined : [values.controls as string],
   );
-  const loaded = loadConfig(
-    catalogue,
-    values.config as string | undefined,
-    values.waivers as string | undefined,
-  );
-  const observations = readSnapshot(snapshot);
-  const result = scanObservations(catalogue, observations, {
-    nowMs,
-    clock: io.now,
-    loaded,
-    snapshot,
-    vigilVersion: vigilVersion(),
-    ...(values.config !== undefined ? { configPath: values.config as string } : {}),
+  const configPath = values.config as string | undefined;
+  const loaded = loadConfig(catalogue, configPath, values.waivers as string | undefined, {
+    env: io.env ?? {},
   });
+  let result: ScanResult;
+  let failedTargets: FailedTarget[] = [];
+  if (snapshot !== undefined) {
+    result = scanObservations(catalogue, readSnapshot(snapshot), {
+      nowMs: nowMs ?? io.now(),
+      clock: io.now,
+      loaded,
+      snapshot,
+      vigilVersion: vigilVersion(),
+      ...(configPath !== undefined ? { configPath } : {}),
+    });
+  } else {
+    if (emulated === undefined && !namesSources(loaded.config))
+      throw new UsageError(
+        "scan needs --snapshot DIR, --emulate DIR, or a config naming what to read (subscriptions, tenantId, clusters.kubeconfig or tls.targets)",
+      );
+    const session =
+      emulated !== undefined
+        ? await openEmulatedEstate(emulated, loaded.config, {
+            ...(configPath !== undefined ? { configPath } : {}),
+          })
+        : openLiveEstate(loaded.config ?? {}, {
+            ...(configPath !== undefined ? { configPath } : {}),
+            env: io.env ?? {},
+          });
+    try {
+      const sessionNow = session.now !== undefined ? parseInstant(session.now) : undefined;
+      const estate = await scanEstate(catalogue, session.config, session.deps, {
+        nowMs: nowMs ?? sessionNow ?? io.now(),
+        clock: io.now,
+        loaded: { ...loaded, config: session.config },
+        vigilVersion: vigilVersion(),
+        ...(configPath !== undefined ? { configPath } : {}),
+        ...(values.quiet === true
+          ? {}
+          : { onProgress: progressPrinter(io.stderr, values.verbose === true) }),
+      });
+      result = estate;
+      failedTargets = estate.failedTargets;
+    } finally {
+      await session.close();
+    }
+  }
   let output: string;
   if (format === "json") output = renderJson(result);
   else if (format === "csv") output = renderCsv(result.findings);
@@ -319,6 +374,11 @@ function scan(argv: string[], io: CliIo): number {
   } else {
     io.stdout(output);
   }
+  for (const failed of failedTargets)
+    io.stderr(
+      `vigil: ${terminalSafe(failed.label)} could not be collected: ${terminalSafe(failed.message)}\n`,
+    );
+  if (failedTargets.length > 0) return 2;
   if (failOn === "none") return 0;
   const threshold = failOn as Severity;
   if (atOrAbove(result.findings, "error", threshold).length > 0) {
@@ -328,6 +388,66 @@ function scan(argv: string[], io: CliIo): number {
     return 2;
   }
   return atOrAbove(result.findings, "fail", threshold).length > 0 ? 1 : 0;
+}
+
+async function emulate(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    { port: { type: "string" }, log: { type: "boolean" }, "no-watch": { type: "boolean" } },
+    true,
+  );
+  if (values.help === true) {
+    io.stdout(EMULATE_HELP);
+    return 0;
+  }
+  const [seedDir, ...extra] = positionals;
+  if (seedDir === undefined) throw new UsageError("emulate needs a seed folder: vigil emulate DIR");
+  if (extra.length > 0)
+    throw new UsageError(`emulate takes one seed folder, got ${positionals.length}`);
+  let port = 0;
+  if (values.port !== undefined) {
+    port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new UsageError(`--port must be a port number, got '${values.port}'`);
+  }
+  const emulator = await startEmulator({
+    seedDir: resolve(seedDir),
+    port,
+    watch: values["no-watch"] !== true,
+    ...(values.log === true
+      ? { onRequest: (entry) => io.stderr(`${formatRequestLogEntry(entry)}\n`) }
+      : {}),
+  });
+  try {
+    io.stdout(describeEmulator(emulator, seedDir));
+    await (io.untilStopped ?? (() => Promise.resolve()))();
+  } finally {
+    await emulator.close();
+  }
+  return 0;
+}
+
+function describeEmulator(emulator: RunningEmulator, seedDir: string): string {
+  const lines = [
+    `vigil emulate: serving ${seedDir} (now ${emulator.estate.now}, tenant ${emulator.estate.tenantId})`,
+    `  ARM and Resource Graph  ${emulator.armEndpoint}`,
+    `  Microsoft Graph         ${emulator.graphEndpoint}`,
+    ...Object.entries(emulator.kubernetes).map(
+      ([name, cluster]) => `  Kubernetes ${name.padEnd(12)} ${cluster.server}`,
+    ),
+    ...(emulator.blobEndpointTemplate !== undefined
+      ? [`  Blob (Azurite)          ${emulator.blobEndpointTemplate}`]
+      : []),
+    ...emulator.tlsEndpoints.map(
+      (e) =>
+        `  TLS ${e.name.padEnd(19)} ${e.host}:${e.port} (${e.hosts.join(", ")}; ${e.protocols.join(", ")})`,
+    ),
+    `  bearer token            ${emulator.token}`,
+    "  CA certificate (trust it for HTTPS to the endpoints above):",
+    emulator.caPem.trimEnd(),
+    "Press Ctrl-C to stop.",
+  ];
+  return `${lines.join("\n")}\n`;
 }
 
 /** Write a file whole or not at all: a temporary file beside it, then a rename. */

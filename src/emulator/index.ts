@@ -85,6 +85,8 @@ export interface RunningEmulator {
     port: number;
     hosts: string[];
     protocols: string[];
+    /** The Kubernetes Service whose SNI router also reaches this endpoint, if any. */
+    service?: { cluster: string; namespace: string; name: string };
   }[];
   /** The live request log (the same array `GET /_emulator/requests` returns). */
   requests: RequestLogEntry[];

@@ -22,6 +22,8 @@ export interface TlsEndpoint {
   hosts: string[];
   /** As seeded, e.g. `["TLSv1.2", "TLSv1.3"]`. */
   protocols: string[];
+  /** The Kubernetes Service whose SNI router also reaches this endpoint, if any. */
+  service?: { cluster: string; namespace: string; name: string };
 }
 
 /** The running endpoints and routers. */
@@ -158,6 +160,7 @@ export async function startTlsEndpoints(
         port: (server.address() as AddressInfo).port,
         hosts: spec.hosts,
         protocols: spec.protocols,
+        ...(spec.service !== undefined ? { service: { ...spec.service } } : {}),
       });
     }
 

@@ -119,12 +119,7 @@ export function getAksConnection(
     throw new TypeError(`getAksConnection needs an AKS cluster, not ${cluster.kind}`);
   }
   return scoped(options, async () => {
-    const match =
-      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/managedClusters\/([^/]+)$/i.exec(
-        cluster.resourceId,
-      );
-    if (match === null) throw new TypeError(`not a managed cluster id: ${cluster.resourceId}`);
-    const [, subscriptionId = "", resourceGroup = "", name = ""] = match;
+    const [subscriptionId, resourceGroup, name] = managedClusterParts(cluster.resourceId);
     const { containerService } = clientsFor(settings, subscriptionId);
     const body = await captureGet("arm", () =>
       containerService.managedClusters.listClusterUserCredentials(resourceGroup, name, {
@@ -145,6 +140,39 @@ export function getAksConnection(
     }
     return { server, caPem: Buffer.from(caData, "base64").toString("utf8") };
   });
+}
+
+/**
+ * The ARM body (wire shape) of an AKS managed cluster, for the `joined.cluster` of its
+ * Namespaces.
+ * @throws CollectionError when the call fails
+ */
+export function getAksCluster(
+  settings: CollectorSettings,
+  cluster: ClusterTarget,
+  options: DiscoveryOptions = {},
+): Promise<Record<string, unknown>> {
+  if (cluster.kind !== "aks") {
+    throw new TypeError(`getAksCluster needs an AKS cluster, not ${cluster.kind}`);
+  }
+  return scoped(options, async () => {
+    const [subscriptionId, resourceGroup, name] = managedClusterParts(cluster.resourceId);
+    const { containerService } = clientsFor(settings, subscriptionId);
+    return captureGet("arm", () =>
+      containerService.managedClusters.get(resourceGroup, name, {
+        ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
+      }),
+    );
+  });
+}
+
+function managedClusterParts(resourceId: string): [string, string, string] {
+  const match =
+    /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/managedClusters\/([^/]+)$/i.exec(
+      resourceId,
+    );
+  if (match === null) throw new TypeError(`not a managed cluster id: ${resourceId}`);
+  return [match[1] ?? "", match[2] ?? "", match[3] ?? ""];
 }
 
 function noServer(resourceId: string, why: string): CollectionError {

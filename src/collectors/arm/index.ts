@@ -11,6 +11,7 @@ export {
 export {
   type AksConnection,
   type DiscoveryOptions,
+  getAksCluster,
   getAksConnection,
   listAksClusters,
   listSubscriptions,

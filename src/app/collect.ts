@@ -1,0 +1,339 @@
+/**
+ * Plan and collect: turn a config into targets (subscriptions, clusters, TLS endpoint sets, the
+ * tenant) and each target into observations, joining what spans sources (drill records onto
+ * PostgreSQL servers, TLS probes of the hosts a cluster's Traefik serves). Every observation is
+ * redacted before it leaves this module.
+ */
+
+import {
+  isCollectionError,
+  listAksClusters,
+  listSubscriptions,
+  tlsTargetsOf,
+} from "../collectors/index.js";
+import {
+  type ClusterTarget,
+  type CollectionFailure,
+  type CollectProgress,
+  type Observation,
+  redactObservation,
+  type Target,
+  type TlsTargetConfig,
+  type VigilConfig,
+} from "../core/index.js";
+import type { EstateDeps } from "./deps.js";
+
+/** A short, stable label of a target for progress lines and logs. */
+export function targetLabel(target: Target): string {
+  switch (target.kind) {
+    case "subscription":
+      return `subscription ${target.subscriptionId}`;
+    case "cluster":
+      return `cluster ${target.cluster.name}`;
+    case "tls":
+      return `tls ${target.set}`;
+    case "tenant":
+      return `tenant ${target.tenantId}`;
+    case "drills":
+      return `drill records ${target.account}/${target.container}`;
+  }
+}
+
+/** Options of planning and collecting. */
+export interface CollectEstateOptions {
+  /** The evaluation time, ISO 8601. */
+  now: string;
+  abortSignal?: AbortSignal;
+  onProgress?: (progress: CollectProgress) => void;
+  /** How many targets are collected at once (default 4). */
+  concurrency?: number;
+}
+
+/** A target that could not be collected at all (a bug or an abort, not an API failure). */
+export interface FailedTarget {
+  target: Target;
+  label: string;
+  message: string;
+}
+
+/** The outcome of collecting an estate. */
+export interface CollectedEstate {
+  targets: Target[];
+  observations: Observation[];
+  failedTargets: FailedTarget[];
+}
+
+/** Whether the config asks for any Azure Resource Manager reading. */
+function armInScope(config: VigilConfig): boolean {
+  return config.subscriptions !== undefined;
+}
+
+/**
+ * The targets a config describes. Subscriptions `"all"` are listed through ARM; AKS clusters are
+ * discovered in every scanned subscription unless `clusters.aksDiscovery` is false. A config that
+ * names only TLS targets plans only those, and needs no Azure credential.
+ */
+export async function planTargets(
+  config: VigilConfig,
+  deps: EstateDeps,
+  options: CollectEstateOptions,
+): Promise<Target[]> {
+  const targets: Target[] = [];
+  let subscriptionIds: string[] = [];
+  if (armInScope(config)) {
+    if (config.subscriptions === "all") {
+      subscriptionIds = (
+        await listSubscriptions(deps.settings, withSignal(options.abortSignal))
+      ).map((s) => s.subscriptionId);
+      options.onProgress?.({
+        target: "plan",
+        message: `found ${subscriptionIds.length} subscription(s)`,
+      });
+    } else subscriptionIds = [...(config.subscriptions ?? [])];
+    for (const subscriptionId of subscriptionIds)
+      targets.push({ kind: "subscription", subscriptionId });
+  }
+  if (config.tenantId !== undefined) targets.push({ kind: "tenant", tenantId: config.tenantId });
+  if (armInScope(config) && config.clusters?.aksDiscovery !== false) {
+    for (const subscriptionId of subscriptionIds) {
+      const clusters = await listAksClusters(
+        deps.settings,
+        subscriptionId,
+        withSignal(options.abortSignal),
+      );
+      for (const cluster of clusters) targets.push({ kind: "cluster", cluster });
+    }
+  }
+  for (const entry of config.clusters?.kubeconfig ?? []) {
+    const cluster: ClusterTarget = {
+      kind: "kubeconfig",
+      name: entry.name,
+      context: entry.context,
+      ...(entry.path !== undefined ? { kubeconfigPath: entry.path } : {}),
+    };
+    targets.push({ kind: "cluster", cluster });
+  }
+  const sets = new Map<string, TlsTargetConfig[]>();
+  for (const endpoint of config.tls?.targets ?? []) {
+    const set = endpoint.set ?? "tls";
+    const list = sets.get(set) ?? [];
+    list.push({ ...endpoint, set });
+    sets.set(set, list);
+  }
+  for (const [set, endpoints] of sets) targets.push({ kind: "tls", set, endpoints });
+  if (config.drillRecords !== undefined)
+    targets.push({
+      kind: "drills",
+      account: config.drillRecords.account,
+      container: config.drillRecords.container,
+    });
+  return targets;
+}
+
+function withSignal(abortSignal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return abortSignal !== undefined ? { abortSignal } : {};
+}
+
+/**
+ * Collect one target. API failures become `error` observations or gaps inside the collectors;
+ * this throws only when the target cannot be collected at all.
+ */
+export async function collectTarget(
+  target: Target,
+  deps: EstateDeps,
+  options: CollectEstateOptions,
+): Promise<Observation[]> {
+  const collectOptions = {
+    now: options.now,
+    ...withSignal(options.abortSignal),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  };
+  let observations: Observation[];
+  switch (target.kind) {
+    case "subscription": {
+      observations = await joinDrills(
+        await deps.arm.collect(target, collectOptions),
+        deps,
+        options,
+      );
+      break;
+    }
+    case "cluster": {
+      observations = await deps.kubernetes.collect(target, collectOptions);
+      const endpoints = tlsTargetsOf(observations);
+      if (endpoints.length > 0) {
+        const probes = await deps.tls.collect(
+          { kind: "tls", set: target.cluster.name, endpoints },
+          collectOptions,
+        );
+        observations = [...observations, ...probes];
+      }
+      break;
+    }
+    case "tls":
+      observations = await deps.tls.collect(target, collectOptions);
+      break;
+    case "tenant":
+      observations = await deps.graph.collect(target, collectOptions);
+      break;
+    case "drills":
+      observations = await collectDrills(target, deps, options);
+      break;
+  }
+  return observations.map(redactObservation);
+}
+
+const POSTGRES_TYPE = "microsoft.dbforpostgresql/flexibleservers";
+
+/** The drill records of a run, or why they could not be read. */
+interface DrillRead {
+  observations: Observation[];
+  failure?: CollectionFailure;
+}
+
+/**
+ * Join drill records onto the subscription's PostgreSQL servers (`joined.drills`: the valid
+ * records whose target is that server). Without a configured drill-record location, or when it
+ * cannot be read, each server gets a gap: no evidence source is not the same as no drill.
+ */
+async function joinDrills(
+  observations: Observation[],
+  deps: EstateDeps,
+  options: CollectEstateOptions,
+): Promise<Observation[]> {
+  const isServer = (o: Observation) =>
+    o.type.toLowerCase() === POSTGRES_TYPE && o.error === undefined;
+  if (!observations.some(isServer)) return observations;
+  if (deps.settings.drillRecords === undefined) {
+    return observations.map((o) =>
+      isServer(o)
+        ? withGap(o, "joined.drills", {
+            message: "no drill-record location is configured (config drillRecords)",
+            code: "NotConfigured",
+          })
+        : o,
+    );
+  }
+  const drills = await readDrills(deps, options);
+  const byTarget = new Map<string, unknown[]>();
+  for (const drill of drills.observations) {
+    if (drill.error !== undefined) continue;
+    const target = (drill.document as { target?: { resourceId?: unknown } } | undefined)?.target;
+    if (typeof target?.resourceId !== "string") continue;
+    const key = target.resourceId.toLowerCase();
+    byTarget.set(key, [...(byTarget.get(key) ?? []), drill.document]);
+  }
+  return observations.map((o) => {
+    if (!isServer(o)) return o;
+    if (drills.failure !== undefined) return withGap(o, "joined.drills", drills.failure);
+    const document = (o.document ?? {}) as Record<string, unknown>;
+    const previous = (document.joined ?? {}) as Record<string, unknown>;
+    return {
+      ...o,
+      document: {
+        ...document,
+        joined: { ...previous, drills: byTarget.get(o.id.toLowerCase()) ?? [] },
+      },
+    };
+  });
+}
+
+const drillCache = new WeakMap<EstateDeps, Map<string, Promise<DrillRead>>>();
+
+/** The drill records, read once per run (per deps and evaluation time). */
+function readDrills(deps: EstateDeps, options: CollectEstateOptions): Promise<DrillRead> {
+  let cache = drillCache.get(deps);
+  if (cache === undefined) {
+    cache = new Map();
+    drillCache.set(deps, cache);
+  }
+  let pending = cache.get(options.now);
+  if (pending === undefined) {
+    pending = deps.blob
+      .listDrillRecords({ now: options.now, ...withSignal(options.abortSignal) })
+      .then(
+        (result): DrillRead => ({ observations: result.observations }),
+        (error: unknown): DrillRead => {
+          if (!isCollectionError(error)) throw error;
+          return { observations: [], failure: error.toFailure() };
+        },
+      );
+    cache.set(options.now, pending);
+  }
+  return pending;
+}
+
+/** The drills target: every record as a `vigil/DrillRecord` observation, valid or not. */
+async function collectDrills(
+  target: Extract<Target, { kind: "drills" }>,
+  deps: EstateDeps,
+  options: CollectEstateOptions,
+): Promise<Observation[]> {
+  const drills = await readDrills(deps, options);
+  if (drills.failure === undefined) return drills.observations;
+  return [
+    {
+      id: `drill://${target.account}/${target.container}`,
+      type: "vigil/DrillRecord",
+      scope: "drills",
+      error: drills.failure,
+    },
+  ];
+}
+
+function withGap(
+  observation: Observation,
+  path: string,
+  failure: { message: string; code?: string; statusCode?: number; requestId?: string },
+): Observation {
+  return { ...observation, gaps: [...(observation.gaps ?? []), { path, ...failure }] };
+}
+
+/**
+ * Plan and collect a whole estate, a few targets at a time, reporting progress. A target that
+ * fails outright is listed in `failedTargets`; the others complete.
+ */
+export async function collectEstate(
+  config: VigilConfig,
+  deps: EstateDeps,
+  options: CollectEstateOptions,
+): Promise<CollectedEstate> {
+  const targets = await planTargets(config, deps, options);
+  options.onProgress?.({ target: "plan", message: `${targets.length} target(s) to collect` });
+  const results: Observation[][] = new Array(targets.length);
+  const failedTargets: FailedTarget[] = [];
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < targets.length) {
+      const index = next++;
+      const target = targets[index] as Target;
+      const label = targetLabel(target);
+      try {
+        results[index] = await collectTarget(target, deps, options);
+        done++;
+        options.onProgress?.({
+          target: label,
+          message: `done (${done}/${targets.length})`,
+          observations: results[index].length,
+        });
+      } catch (error) {
+        if (options.abortSignal?.aborted === true) throw error;
+        results[index] = [];
+        done++;
+        failedTargets.push({
+          target,
+          label,
+          message: error instanceof Error ? error.message : String(error),
+        });
+        options.onProgress?.({ target: label, message: `failed (${done}/${targets.length})` });
+      }
+    }
+  };
+  const workers = Array.from(
+    { length: Math.min(options.concurrency ?? 4, targets.length) },
+    worker,
+  );
+  await Promise.all(workers);
+  return { targets, observations: results.flat(), failedTargets };
+}

@@ -1,0 +1,167 @@
+/**
+ * Builds the adapters a scan needs from config: the credential, the call policy, the collectors.
+ * SDK clients and credentials are made once per process here, never per invocation (STYLE §1).
+ */
+
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import {
+  type CollectorSettings,
+  createArmCollector,
+  createBlobReader,
+  createCallPolicy,
+  createGraphCollector,
+  createKubernetesCollector,
+  createTlsCollector,
+  getAksCluster,
+  getAksConnection,
+} from "../collectors/index.js";
+import {
+  type ClusterTarget,
+  type Collector,
+  cloudEndpoints,
+  type EndpointOverrides,
+  type VigilConfig,
+} from "../core/index.js";
+import { FileAccessError } from "./errors.js";
+
+/** Default look-back for failover evidence: the activity log keeps 90 days. */
+export const DEFAULT_ACTIVITY_LOG_DAYS = 90;
+
+/** Everything a collection run uses. */
+export interface EstateDeps {
+  settings: CollectorSettings;
+  arm: Collector;
+  kubernetes: Collector;
+  graph: Collector;
+  tls: Collector;
+  blob: ReturnType<typeof createBlobReader>;
+}
+
+/** What is not in the config: how to authenticate and which extra endpoints and CAs to use. */
+export interface CreateEstateDepsOptions {
+  /** The credential (default: managed identity in Azure, else DefaultAzureCredential). */
+  credential?: TokenCredential;
+  /** Endpoint overrides laid over the config's (the emulator's addresses). */
+  endpoints?: EndpointOverrides;
+  /** Extra CA certificates for HTTPS to the APIs (the emulator's CA). */
+  apiCaPem?: string[];
+  /** Extra CA certificates the TLS probe trusts, besides the config's `tls.caFile`. */
+  probeCaPem?: string[];
+  /** The config file's path: relative paths in it are resolved from its folder. */
+  configPath?: string;
+  /** Environment variables, to tell whether vigil runs in Azure with a managed identity. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * A credential that hands out one fixed token, for the estate emulator (it accepts only its own
+ * static token). Never used against Azure.
+ */
+export function staticTokenCredential(token: string): TokenCredential {
+  return {
+    getToken: async (): Promise<AccessToken> => ({
+      token,
+      expiresOnTimestamp: Date.now() + 3_600_000,
+    }),
+  };
+}
+
+/**
+ * The credential for a live scan: the Function App's managed identity when one is present
+ * (IDENTITY_ENDPOINT is set by App Service and Functions), otherwise DefaultAzureCredential
+ * (environment, workload identity, Azure CLI, …). Construction makes no network call.
+ */
+export function defaultCredential(
+  authorityHost: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): TokenCredential {
+  if (env.IDENTITY_ENDPOINT !== undefined) {
+    const clientId = env.AZURE_CLIENT_ID;
+    return clientId !== undefined
+      ? new ManagedIdentityCredential({ clientId })
+      : new ManagedIdentityCredential();
+  }
+  return new DefaultAzureCredential({ authorityHost });
+}
+
+/**
+ * Build settings and collectors for a config.
+ * @throws FileAccessError when `tls.caFile` cannot be read.
+ */
+export function createEstateDeps(
+  config: VigilConfig,
+  options: CreateEstateDepsOptions = {},
+): EstateDeps {
+  const cloud = cloudEndpoints(config.cloud ?? "AzurePublicCloud", {
+    ...(config.endpoints ?? {}),
+    ...(options.endpoints ?? {}),
+  });
+  const baseDir = options.configPath !== undefined ? dirname(options.configPath) : process.cwd();
+  const probeCaPem = [...(options.probeCaPem ?? [])];
+  if (config.tls?.caFile !== undefined) {
+    const path = isAbsolute(config.tls.caFile)
+      ? config.tls.caFile
+      : resolve(baseDir, config.tls.caFile);
+    try {
+      probeCaPem.push(readFileSync(path, "utf8"));
+    } catch (error) {
+      throw new FileAccessError(
+        `cannot read tls.caFile ${config.tls.caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        config.tls.caFile,
+        { cause: error },
+      );
+    }
+  }
+  const entryPoints: CollectorSettings["traefik"]["entryPoints"] = {
+    "*": config.traefik?.entryPoints ?? {},
+  };
+  const allowCrossNamespace: CollectorSettings["traefik"]["allowCrossNamespace"] = {
+    "*": config.traefik?.allowCrossNamespace ?? false,
+  };
+  for (const [name, cluster] of Object.entries(config.traefik?.clusters ?? {})) {
+    if (cluster.entryPoints !== undefined) entryPoints[name] = cluster.entryPoints;
+    if (cluster.allowCrossNamespace !== undefined)
+      allowCrossNamespace[name] = cluster.allowCrossNamespace;
+  }
+  const settings: CollectorSettings = {
+    cloud,
+    credential: options.credential ?? defaultCredential(cloud.authorityHost, options.env),
+    ...(options.apiCaPem !== undefined ? { apiCaPem: options.apiCaPem } : {}),
+    ...(probeCaPem.length > 0 ? { probeCaPem } : {}),
+    ...(config.resourceGroups !== undefined ? { resourceGroups: config.resourceGroups } : {}),
+    ...(config.tags !== undefined ? { tags: config.tags } : {}),
+    activityLogDays: config.activityLogDays ?? DEFAULT_ACTIVITY_LOG_DAYS,
+    ...(config.drillRecords !== undefined ? { drillRecords: config.drillRecords } : {}),
+    traefik: { entryPoints, allowCrossNamespace },
+    useResourceGraph: config.resourceGraph ?? true,
+    callPolicy: createCallPolicy({ cloud }),
+  };
+  const kubeconfigs = new Map(
+    (config.clusters?.kubeconfig ?? []).map((entry) => [
+      entry.name,
+      entry.path === undefined || isAbsolute(entry.path)
+        ? entry.path
+        : resolve(baseDir, entry.path),
+    ]),
+  );
+  return {
+    settings,
+    arm: createArmCollector(settings),
+    kubernetes: createKubernetesCollector(settings, {
+      connect: async (cluster: ClusterTarget, connectOptions?: { abortSignal?: AbortSignal }) => {
+        if (cluster.kind === "aks")
+          return getAksConnection(settings, cluster, connectOptions ?? {});
+        const path = kubeconfigs.get(cluster.name) ?? cluster.kubeconfigPath;
+        return { kubeconfigPath: path, context: cluster.context };
+      },
+      clusterResource: (cluster, clusterOptions) =>
+        getAksCluster(settings, cluster, clusterOptions),
+    }),
+    graph: createGraphCollector(settings),
+    tls: createTlsCollector(settings),
+    blob: createBlobReader(settings),
+  };
+}

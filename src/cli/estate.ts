@@ -1,0 +1,130 @@
+/**
+ * The CLI's bridge to estates: start the emulator on a seed folder (`vigil emulate`, `vigil scan
+ * --emulate`) and build the collectors either for it or for live Azure, with progress lines.
+ */
+
+import { resolve } from "node:path";
+import {
+  createEstateDeps,
+  type EstateDeps,
+  staticTokenCredential,
+  targetLabel,
+} from "../app/index.js";
+import type { CollectProgress, VigilConfig } from "../core/index.js";
+import {
+  type RunningEmulator,
+  type StartEmulatorOptions,
+  startEmulator,
+} from "../emulator/index.js";
+import { terminalSafe } from "../reports/index.js";
+
+/** A collection setup: the effective config, the adapters, and what to close afterwards. */
+export interface EstateSession {
+  config: VigilConfig;
+  deps: EstateDeps;
+  /** The evaluation time the estate asks for (the seed's `now`), if any. */
+  now?: string;
+  /** Label for the run record. */
+  label: string;
+  emulator?: RunningEmulator;
+  close(): Promise<void>;
+}
+
+/** Whether a config names anything to read from a live estate. */
+export function namesSources(config: VigilConfig | undefined): boolean {
+  if (config === undefined) return false;
+  return (
+    config.subscriptions !== undefined ||
+    config.managementGroup !== undefined ||
+    config.tenantId !== undefined ||
+    (config.clusters?.kubeconfig?.length ?? 0) > 0 ||
+    (config.tls?.targets?.length ?? 0) > 0
+  );
+}
+
+/**
+ * Start the emulator on a seed folder and point the collectors at it. The config's sources
+ * default to the whole emulated estate (its tenant, all its subscriptions); explicit TLS
+ * endpoints of the seed that sit behind no Service are probed as a set named `emulator`.
+ */
+export async function openEmulatedEstate(
+  seedDir: string,
+  config: VigilConfig | undefined,
+  options: { configPath?: string; emulator?: Partial<StartEmulatorOptions> } = {},
+): Promise<EstateSession> {
+  const emulator = await startEmulator({
+    seedDir: resolve(seedDir),
+    watch: false,
+    ...options.emulator,
+  });
+  try {
+    const base: VigilConfig = { ...(config ?? {}) };
+    base.tenantId ??= emulator.estate.tenantId;
+    base.subscriptions ??= "all";
+    const explicit = emulator.tlsEndpoints
+      .filter((endpoint) => endpoint.service === undefined)
+      .map((endpoint) => ({
+        host: endpoint.host,
+        port: endpoint.port,
+        ...(endpoint.hosts[0] !== undefined ? { sni: endpoint.hosts[0] } : {}),
+        set: "emulator",
+      }));
+    if (explicit.length > 0)
+      base.tls = { ...base.tls, targets: [...(base.tls?.targets ?? []), ...explicit] };
+    const deps = createEstateDeps(base, {
+      credential: staticTokenCredential(emulator.token),
+      endpoints: {
+        arm: emulator.armEndpoint,
+        graph: emulator.graphEndpoint,
+        ...(emulator.blobEndpointTemplate !== undefined
+          ? { blob: emulator.blobEndpointTemplate }
+          : {}),
+      },
+      apiCaPem: [emulator.caPem],
+      probeCaPem: [emulator.caPem],
+      ...(options.configPath !== undefined ? { configPath: options.configPath } : {}),
+    });
+    return {
+      config: base,
+      deps,
+      now: emulator.estate.now,
+      label: `emulated ${seedDir}`,
+      emulator,
+      close: () => emulator.close(),
+    };
+  } catch (error) {
+    await emulator.close();
+    throw error;
+  }
+}
+
+/** Collectors for the live estate the config names, with the default Azure credential. */
+export function openLiveEstate(
+  config: VigilConfig,
+  options: { configPath?: string; env?: Readonly<Record<string, string | undefined>> } = {},
+): EstateSession {
+  const deps = createEstateDeps(config, {
+    ...(options.configPath !== undefined ? { configPath: options.configPath } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+  });
+  return { config, deps, label: "live", close: async () => {} };
+}
+
+/**
+ * A progress printer on stderr: the plan and one line per finished target; with `verbose`, also
+ * every step the collectors report (each list read, each endpoint probed).
+ */
+export function progressPrinter(
+  write: (text: string) => void,
+  verbose = false,
+): (progress: CollectProgress) => void {
+  return (progress) => {
+    const milestone = progress.target === "plan" || /^(done|failed) \(/.test(progress.message);
+    if (!verbose && !milestone) return;
+    const count =
+      progress.observations !== undefined ? `, ${progress.observations} observation(s)` : "";
+    write(`vigil: [${terminalSafe(progress.target)}] ${terminalSafe(progress.message)}${count}\n`);
+  };
+}
+
+export { targetLabel };
