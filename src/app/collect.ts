@@ -9,6 +9,7 @@ import {
   isCollectionError,
   listAksClusters,
   listSubscriptions,
+  TLS_PROBE_TYPE,
   tlsTargetsOf,
 } from "../collectors/index.js";
 import {
@@ -168,6 +169,25 @@ export async function collectTarget(
         );
         observations = [...observations, ...probes];
       }
+      const unlisted = observations.find(
+        (o) => o.error !== undefined && ROUTE_TYPES.has(o.type.toLowerCase()),
+      );
+      if (unlisted?.error !== undefined) {
+        // Without the routes, the hosts this cluster serves are unknown: the probe controls must
+        // report error for the cluster rather than silently have nothing to evaluate.
+        observations = [
+          ...observations,
+          {
+            id: `tls://${target.cluster.name}/*`,
+            type: TLS_PROBE_TYPE,
+            scope: target.cluster.name,
+            error: {
+              ...unlisted.error,
+              message: `the TLS endpoints of cluster ${target.cluster.name} are unknown: ${unlisted.error.message}`,
+            },
+          },
+        ];
+      }
       break;
     }
     case "tls":
@@ -184,6 +204,13 @@ export async function collectTarget(
 }
 
 const POSTGRES_TYPE = "microsoft.dbforpostgresql/flexibleservers";
+
+/** Observation types whose listing tells which hosts a cluster's Traefik serves. */
+const ROUTE_TYPES = new Set([
+  "traefik.io/ingressroute",
+  "traefik.containo.us/ingressroute",
+  "networking.k8s.io/ingress",
+]);
 
 /** The drill records of a run, or why they could not be read. */
 interface DrillRead {

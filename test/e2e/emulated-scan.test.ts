@@ -1,0 +1,364 @@
+/**
+ * The demo estate end to end through the emulator and the real collectors: every seeded
+ * violation is reported in its family, faults do not change the findings, a permanently failing
+ * API turns exactly its controls into `error`, and no Secret is ever requested.
+ */
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createEstateDeps,
+  type EstateScanResult,
+  loadCatalogue,
+  loadConfig,
+  scanEstate,
+  staticTokenCredential,
+} from "../../src/app/index.js";
+import { type Finding, parseInstant, type VigilConfig } from "../../src/core/index.js";
+import { type FaultRule, type RunningEmulator, startEmulator } from "../../src/emulator/index.js";
+import { ROOT, tempDir, vigil } from "../support/cli.js";
+
+const DEMO = join(ROOT, "estates", "demo");
+const CONFIG = join(DEMO, "vigil.config.json");
+
+/** Every finding that is not pass or not_applicable in the demo, as estates/demo/README.md lists. */
+const EXPECTED_NON_PASSING: [controlId: string, resourceSuffix: string, status: string][] = [
+  ["entra-privileged-roles-require-mfa", "/identity/conditionalAccess/policies", "fail"],
+  ["aks-entra-azure-rbac-enabled", "/managedClusters/aks-hfw-staging", "fail"],
+  ["aks-local-accounts-disabled", "/managedClusters/aks-hfw-staging", "fail"],
+  ["postgresql-entra-auth-only", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  [
+    "traefik-dashboard-not-exposed",
+    "aks-hfw-prod/traefik/traefik.io/IngressRoute/traefik-dashboard",
+    "fail",
+  ],
+  ["aks-api-server-not-public", "/managedClusters/aks-hfw-staging", "fail"],
+  ["aks-network-policy-enforced", "/managedClusters/aks-hfw-staging", "fail"],
+  ["postgresql-public-network-access-disabled", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  ["storage-account-blob-public-access-disabled", "/storageAccounts/sthfwstaticprod", "fail"],
+  ["storage-account-public-network-restricted", "/storageAccounts/sthfwstaticprod", "fail"],
+  ["namespace-default-deny-ingress", "k8s://aks-hfw-prod/_/core/Namespace/monitoring", "fail"],
+  ["namespace-default-deny-ingress", "k8s://aks-hfw-staging/_/core/Namespace/odoo-staging", "fail"],
+  [
+    "namespace-default-deny-ingress",
+    "k8s://aks-hfw-staging/_/core/Namespace/odoo-staging-longpolling",
+    "fail",
+  ],
+  [
+    "namespace-default-deny-ingress",
+    "k8s://aks-hfw-staging/_/core/Namespace/odoo-staging-worker",
+    "fail",
+  ],
+  ["namespace-default-deny-ingress", "k8s://aks-hfw-staging/_/core/Namespace/traefik", "fail"],
+  ["postgresql-data-encrypted-with-cmk", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  ["storage-account-https-only-tls12", "/storageAccounts/sthfwstaticprod", "fail"],
+  ["storage-backup-account-encrypted-with-cmk", "/storageAccounts/sthfwerpbkpstg", "fail"],
+  ["storage-backup-account-infrastructure-encryption", "/storageAccounts/sthfwerpbkpstg", "fail"],
+  ["postgresql-geo-redundant-backup-enabled", "/flexibleServers/psql-hfw-odoo-staging", "waived"],
+  [
+    "storage-backup-container-immutable",
+    "/sthfwerpbkpstg/blobServices/default/containers/pg-dumps",
+    "fail",
+  ],
+  [
+    "storage-backup-container-immutable",
+    "/sthfwerpbkpprod/blobServices/default/containers/filestore-backups",
+    "fail",
+  ],
+  [
+    "storage-backup-account-container-soft-delete-enabled",
+    "/storageAccounts/sthfwerpbkpprod",
+    "fail",
+  ],
+  ["storage-backup-account-blob-soft-delete-enabled", "/storageAccounts/sthfwerpbkpstg", "error"],
+  [
+    "storage-backup-account-container-soft-delete-enabled",
+    "/storageAccounts/sthfwerpbkpstg",
+    "error",
+  ],
+  ["storage-backup-account-versioning-enabled", "/storageAccounts/sthfwerpbkpstg", "error"],
+  [
+    "ingress-traefik-router-tls",
+    "aks-hfw-prod/odoo-prod/networking.k8s.io/Ingress/customer-portal-legacy",
+    "fail",
+  ],
+  ["postgresql-secure-transport-required", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  ["tls-endpoint-certificate-trusted", "tls://portal.hollinsford.example", "fail"],
+  ["tls-endpoint-legacy-protocols-refused", "tls://edi.hollinsford.example", "fail"],
+  ["tls-endpoint-legacy-protocols-refused", "tls://portal.hollinsford.example", "fail"],
+  [
+    "traefik-tls-option-min-tls12",
+    "aks-hfw-prod/odoo-prod/traefik.io/IngressRoute/customer-portal",
+    "fail",
+  ],
+  [
+    "traefik-tls-option-min-tls12",
+    "aks-hfw-prod/odoo-prod/traefik.io/IngressRoute/edi-api",
+    "fail",
+  ],
+  ["postgresql-latest-backup-fresh", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  ["postgresql-restore-test-recent", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  [
+    "storage-backup-container-recent-blob",
+    "/sthfwerpbkpprod/blobServices/default/containers/filestore-backups",
+    "fail",
+  ],
+  ["aks-node-pools-span-zones", "/managedClusters/aks-hfw-staging", "fail"],
+  ["drill-record-objectives-met", "drill://2026-04-16-psql-hfw-odoo-prod-failover", "fail"],
+  ["drill-record-objectives-met", "drill://2026-11-09-psql-hfw-odoo-staging-restore", "fail"],
+  ["postgresql-failover-drill-recent", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+  ["postgresql-failover-drill-recent", "/flexibleServers/psql-hfw-odoo-prod", "fail"],
+  ["postgresql-high-availability-healthy", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
+];
+
+/** A resource id without the TLS port: the emulator's routers listen on free ports. */
+function stableId(resourceId: string): string {
+  return resourceId.replace(/^(tls:\/\/[^/:]+):\d+$/, "$1");
+}
+
+/** Findings as comparable lines, sorted. */
+function comparable(findings: readonly Finding[]): string[] {
+  return findings
+    .map((f) => `${f.controlId} ${stableId(f.resourceId)} ${f.status} ${f.reason}`)
+    .sort();
+}
+
+function seedFaults(): FaultRule[] {
+  const estate = JSON.parse(readFileSync(join(DEMO, "estate.json"), "utf8")) as {
+    faults?: FaultRule[];
+  };
+  return estate.faults ?? [];
+}
+
+/** Scan the demo in-process through an emulator started with these options. */
+async function scanDemo(
+  options: { faults?: FaultRule[]; randomSeed?: number } = {},
+): Promise<{ result: EstateScanResult; emulator: RunningEmulator }> {
+  const emulator = await startEmulator({
+    seedDir: DEMO,
+    ...(options.faults !== undefined ? { faults: options.faults } : {}),
+    ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
+  });
+  try {
+    const catalogue = loadCatalogue();
+    const loaded = loadConfig(catalogue, CONFIG);
+    const config: VigilConfig = {
+      ...loaded.config,
+      tenantId: emulator.estate.tenantId,
+      subscriptions: "all",
+    };
+    const deps = createEstateDeps(config, {
+      credential: staticTokenCredential(emulator.token),
+      endpoints: {
+        arm: emulator.armEndpoint,
+        graph: emulator.graphEndpoint,
+        ...(emulator.blobEndpointTemplate !== undefined
+          ? { blob: emulator.blobEndpointTemplate }
+          : {}),
+      },
+      apiCaPem: [emulator.caPem],
+      probeCaPem: [emulator.caPem],
+      configPath: CONFIG,
+    });
+    const result = await scanEstate(catalogue, config, deps, {
+      nowMs: parseInstant(emulator.estate.now) ?? 0,
+      loaded: { ...loaded, config },
+      vigilVersion: "test",
+    });
+    return { result, emulator };
+  } finally {
+    await emulator.close();
+  }
+}
+
+describe("vigil scan --emulate estates/demo", () => {
+  let run: ReturnType<typeof vigil>;
+  let findings: Finding[];
+
+  beforeAll(() => {
+    run = vigil([
+      "scan",
+      "--emulate",
+      "estates/demo",
+      "--config",
+      "estates/demo/vigil.config.json",
+      "--format",
+      "json",
+    ]);
+    findings = (JSON.parse(run.stdout) as { findings: Finding[] }).findings;
+  });
+
+  it("reports exactly the seeded violations, errors and waivers, each in its family", () => {
+    const nonPassing = findings
+      .filter((f) => f.status !== "pass" && f.status !== "not_applicable")
+      .map((f) => `${f.controlId} ${stableId(f.resourceId)} ${f.status}`);
+
+    const expected = EXPECTED_NON_PASSING.map(([controlId, suffix, status]) => {
+      const match = nonPassing.find(
+        (line) => line.startsWith(`${controlId} `) && line.endsWith(`${suffix} ${status}`),
+      );
+      return match ?? `MISSING ${controlId} …${suffix} ${status}`;
+    });
+
+    expect(expected.filter((line) => line.startsWith("MISSING"))).toEqual([]);
+    expect([...nonPassing].sort()).toEqual([...expected].sort());
+  });
+
+  it("fails at least one control in every family", () => {
+    const families = new Set(findings.filter((f) => f.status === "fail").map((f) => f.family));
+
+    expect([...families].sort()).toEqual(
+      [
+        "backup-age",
+        "backup-encryption",
+        "failover",
+        "immutable-storage",
+        "mfa",
+        "segmentation",
+        "tls",
+      ].sort(),
+    );
+  });
+
+  it("passes what the demo keeps compliant", () => {
+    const status = (controlId: string, suffix: string) =>
+      findings.find((f) => f.controlId === controlId && stableId(f.resourceId).endsWith(suffix))
+        ?.status;
+
+    expect(status("tls-endpoint-legacy-protocols-refused", "tls://erp.hollinsford.example")).toBe(
+      "pass",
+    );
+    expect(status("postgresql-high-availability-healthy", "/psql-hfw-odoo-prod")).toBe("pass");
+    expect(
+      status("namespace-default-deny-ingress", "aks-hfw-prod/_/core/Namespace/odoo-prod"),
+    ).toBe("pass");
+    expect(status("postgresql-latest-backup-fresh", "/psql-hfw-odoo-prod")).toBe("pass");
+  });
+
+  it("exits 1 for failing findings at or above high", () => {
+    expect(run.code).toBe(1);
+  });
+});
+
+describe("scanEstate over the emulated demo", () => {
+  let clean: { result: EstateScanResult; emulator: RunningEmulator };
+
+  beforeAll(async () => {
+    clean = await scanDemo();
+  }, 60_000);
+
+  it("never requests a Secret and never writes", () => {
+    const requests = clean.emulator.requests;
+
+    expect(requests.length).toBeGreaterThan(50);
+    expect(requests.filter((r) => /\/secrets(\/|\?|$)/i.test(r.path))).toEqual([]);
+    expect(
+      requests.filter(
+        (r) =>
+          r.method !== "GET" &&
+          r.method !== "HEAD" &&
+          !/\/listClusterUserCredential\?/i.test(r.path) &&
+          !/^\/providers\/Microsoft\.ResourceGraph\/resources\?/i.test(r.path),
+      ),
+    ).toEqual([]);
+  });
+
+  it("finds the same findings when 20% of ARM and Kubernetes calls fail", async () => {
+    const storm: FaultRule[] = [
+      ...seedFaults(),
+      { api: "arm", kind: "throttle", retryAfterMs: 20, retryAfterSeconds: 1, rate: 0.07 },
+      { api: "arm", kind: "error", status: 503, rate: 0.07 },
+      { api: "arm", kind: "reset", rate: 0.07 },
+      { api: "kubernetes", kind: "throttle", retryAfterMs: 20, retryAfterSeconds: 1, rate: 0.07 },
+      { api: "kubernetes", kind: "error", status: 503, rate: 0.07 },
+      { api: "kubernetes", kind: "reset", rate: 0.07 },
+    ];
+
+    const stormy = await scanDemo({ faults: storm, randomSeed: 7 });
+
+    const faulted = stormy.emulator.requests.filter((r) => r.fault !== undefined);
+    expect(faulted.length).toBeGreaterThan(10);
+    expect(comparable(stormy.result.findings)).toEqual(comparable(clean.result.findings));
+  }, 120_000);
+
+  it("turns exactly the Conditional Access control into error when Graph is down", async () => {
+    const down = await scanDemo({
+      faults: [...seedFaults(), { api: "graph", kind: "error", status: 503 }],
+    });
+
+    const changed = comparable(down.result.findings).filter(
+      (line) => !comparable(clean.result.findings).includes(line),
+    );
+    expect(changed).toHaveLength(1);
+    expect(changed[0]).toMatch(/^entra-privileged-roles-require-mfa graph:\/\/\S+ error /);
+  }, 120_000);
+
+  it("turns the cluster's controls, and its TLS endpoints, into error when its Kubernetes API is down", async () => {
+    const down = await scanDemo({
+      faults: [
+        ...seedFaults(),
+        { api: "kubernetes", path: "^/k8s/aks-hfw-staging/", kind: "error", status: 503 },
+      ],
+    });
+
+    const staging = down.result.findings.filter((f) =>
+      /^(k8s|tls):\/\/aks-hfw-staging\//.test(f.resourceId),
+    );
+    expect(staging.length).toBeGreaterThan(0);
+    expect(
+      new Set(staging.filter((f) => f.status !== "not_applicable").map((f) => f.status)),
+    ).toEqual(new Set(["error"]));
+    expect(staging.some((f) => f.controlId === "tls-endpoint-legacy-protocols-refused")).toBe(true);
+    const prodBefore = comparable(
+      clean.result.findings.filter(
+        (f) =>
+          !/aks-hfw-staging/.test(f.resourceId) &&
+          !f.resourceId.includes("erp-staging") &&
+          !f.resourceId.includes("traefik-staging"),
+      ),
+    );
+    const prodAfter = comparable(
+      down.result.findings.filter(
+        (f) =>
+          !/aks-hfw-staging/.test(f.resourceId) &&
+          !f.resourceId.includes("erp-staging") &&
+          !f.resourceId.includes("traefik-staging"),
+      ),
+    );
+    expect(prodAfter).toEqual(prodBefore);
+  }, 120_000);
+});
+
+describe("vigil scan --emulate with an API permanently down", () => {
+  let seed: string;
+
+  beforeAll(() => {
+    seed = tempDir("vigil-demo-down-");
+    cpSync(DEMO, seed, { recursive: true });
+    const estatePath = join(seed, "estate.json");
+    const estate = JSON.parse(readFileSync(estatePath, "utf8")) as { faults?: FaultRule[] };
+    estate.faults = [...(estate.faults ?? []), { api: "graph", kind: "error", status: 503 }];
+    writeFileSync(estatePath, JSON.stringify(estate));
+  });
+
+  afterAll(() => rmSync(seed, { recursive: true, force: true }));
+
+  it("exits 2 and names the control it could not decide", () => {
+    const run = vigil(["scan", "--emulate", seed, "--config", CONFIG, "--format", "json", "-q"]);
+
+    expect(run.code).toBe(2);
+    const findings = (JSON.parse(run.stdout) as { findings: Finding[] }).findings;
+    expect(
+      findings
+        .filter((f) => f.status === "error")
+        .map((f) => f.controlId)
+        .sort(),
+    ).toEqual([
+      "entra-privileged-roles-require-mfa",
+      "storage-backup-account-blob-soft-delete-enabled",
+      "storage-backup-account-container-soft-delete-enabled",
+      "storage-backup-account-versioning-enabled",
+    ]);
+    expect(run.stderr).toMatch(/could not be evaluated \(error\): failing closed/);
+  });
+});
