@@ -6,23 +6,16 @@
  */
 
 import {
-  isCollectionError,
-  listAksClusters,
-  listSubscriptions,
-  TLS_PROBE_TYPE,
-  tlsTargetsOf,
-} from "../collectors/index.js";
-import {
   type ClusterTarget,
-  type CollectionFailure,
   type CollectProgress,
+  InputError,
   type Observation,
   redactObservation,
   type Target,
   type TlsTargetConfig,
   type VigilConfig,
 } from "../core/index.js";
-import type { EstateDeps } from "./deps.js";
+import type { DrillRead, EstateDeps } from "./deps.js";
 
 /** A short, stable label of a target for progress lines and logs. */
 export function targetLabel(target: Target): string {
@@ -73,18 +66,24 @@ function armInScope(config: VigilConfig): boolean {
  * The targets a config describes. Subscriptions `"all"` are listed through ARM; AKS clusters are
  * discovered in every scanned subscription unless `clusters.aksDiscovery` is false. A config that
  * names only TLS targets plans only those, and needs no Azure credential.
+ * @throws InputError when the config asks for something vigil cannot plan (a management group).
  */
 export async function planTargets(
   config: VigilConfig,
   deps: EstateDeps,
   options: CollectEstateOptions,
 ): Promise<Target[]> {
+  if (config.managementGroup !== undefined && config.subscriptions === undefined)
+    throw new InputError(
+      'managementGroup is not supported yet: list the subscriptions, or use "all"',
+      { pointer: "/managementGroup", code: "NotSupported" },
+    );
   const targets: Target[] = [];
   let subscriptionIds: string[] = [];
   if (armInScope(config)) {
     if (config.subscriptions === "all") {
       subscriptionIds = (
-        await listSubscriptions(deps.settings, withSignal(options.abortSignal))
+        await deps.discovery.listSubscriptions(withSignal(options.abortSignal))
       ).map((s) => s.subscriptionId);
       options.onProgress?.({
         target: "plan",
@@ -97,8 +96,7 @@ export async function planTargets(
   if (config.tenantId !== undefined) targets.push({ kind: "tenant", tenantId: config.tenantId });
   if (armInScope(config) && config.clusters?.aksDiscovery !== false) {
     for (const subscriptionId of subscriptionIds) {
-      const clusters = await listAksClusters(
-        deps.settings,
+      const clusters = await deps.discovery.listAksClusters(
         subscriptionId,
         withSignal(options.abortSignal),
       );
@@ -161,7 +159,7 @@ export async function collectTarget(
     }
     case "cluster": {
       observations = await deps.kubernetes.collect(target, collectOptions);
-      const endpoints = tlsTargetsOf(observations);
+      const endpoints = deps.tlsTargetsOf(observations);
       if (endpoints.length > 0) {
         const probes = await deps.tls.collect(
           { kind: "tls", set: target.cluster.name, endpoints },
@@ -179,7 +177,7 @@ export async function collectTarget(
           ...observations,
           {
             id: `tls://${target.cluster.name}/*`,
-            type: TLS_PROBE_TYPE,
+            type: "vigil/TlsProbe",
             scope: target.cluster.name,
             error: {
               ...unlisted.error,
@@ -211,12 +209,6 @@ const ROUTE_TYPES = new Set([
   "traefik.containo.us/ingressroute",
   "networking.k8s.io/ingress",
 ]);
-
-/** The drill records of a run, or why they could not be read. */
-interface DrillRead {
-  observations: Observation[];
-  failure?: CollectionFailure;
-}
 
 /**
  * Join drill records onto the subscription's PostgreSQL servers (`joined.drills`: the valid
@@ -276,15 +268,7 @@ function readDrills(deps: EstateDeps, options: CollectEstateOptions): Promise<Dr
   }
   let pending = cache.get(options.now);
   if (pending === undefined) {
-    pending = deps.blob
-      .listDrillRecords({ now: options.now, ...withSignal(options.abortSignal) })
-      .then(
-        (result): DrillRead => ({ observations: result.observations }),
-        (error: unknown): DrillRead => {
-          if (!isCollectionError(error)) throw error;
-          return { observations: [], failure: error.toFailure() };
-        },
-      );
+    pending = deps.readDrillRecords({ now: options.now, ...withSignal(options.abortSignal) });
     cache.set(options.now, pending);
   }
   return pending;

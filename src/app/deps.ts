@@ -17,12 +17,19 @@ import {
   createTlsCollector,
   getAksCluster,
   getAksConnection,
+  isCollectionError,
+  listAksClusters,
+  listSubscriptions,
+  tlsTargetsOf,
 } from "../collectors/index.js";
 import {
   type ClusterTarget,
+  type CollectionFailure,
   type Collector,
   cloudEndpoints,
   type EndpointOverrides,
+  type Observation,
+  type TlsTargetConfig,
   type VigilConfig,
 } from "../core/index.js";
 import { FileAccessError } from "./errors.js";
@@ -30,14 +37,32 @@ import { FileAccessError } from "./errors.js";
 /** Default look-back for failover evidence: the activity log keeps 90 days. */
 export const DEFAULT_ACTIVITY_LOG_DAYS = 90;
 
-/** Everything a collection run uses. */
+/** The drill records of a run, or why they could not be read. */
+export interface DrillRead {
+  observations: Observation[];
+  failure?: CollectionFailure;
+}
+
+/** Everything a collection run uses: the collectors and the discovery calls the planner makes. */
 export interface EstateDeps {
   settings: CollectorSettings;
   arm: Collector;
   kubernetes: Collector;
   graph: Collector;
   tls: Collector;
-  blob: ReturnType<typeof createBlobReader>;
+  discovery: {
+    listSubscriptions(options: {
+      abortSignal?: AbortSignal;
+    }): Promise<{ subscriptionId: string }[]>;
+    listAksClusters(
+      subscriptionId: string,
+      options: { abortSignal?: AbortSignal },
+    ): Promise<ClusterTarget[]>;
+  };
+  /** The TLS endpoints the Traefik routes among a cluster's observations serve. */
+  tlsTargetsOf(observations: readonly Observation[]): TlsTargetConfig[];
+  /** Every drill record as an observation; a source that cannot be read is a failure, not a throw. */
+  readDrillRecords(options: { now: string; abortSignal?: AbortSignal }): Promise<DrillRead>;
 }
 
 /** What is not in the config: how to authenticate and which extra endpoints and CAs to use. */
@@ -139,6 +164,7 @@ export function createEstateDeps(
     useResourceGraph: config.resourceGraph ?? true,
     callPolicy: createCallPolicy({ cloud }),
   };
+  const blob = createBlobReader(settings);
   const kubeconfigs = new Map(
     (config.clusters?.kubeconfig ?? []).map((entry) => [
       entry.name,
@@ -162,6 +188,19 @@ export function createEstateDeps(
     }),
     graph: createGraphCollector(settings),
     tls: createTlsCollector(settings),
-    blob: createBlobReader(settings),
+    discovery: {
+      listSubscriptions: (discoveryOptions) => listSubscriptions(settings, discoveryOptions),
+      listAksClusters: (subscriptionId, discoveryOptions) =>
+        listAksClusters(settings, subscriptionId, discoveryOptions),
+    },
+    tlsTargetsOf: (observations) => tlsTargetsOf(observations),
+    readDrillRecords: (readOptions) =>
+      blob.listDrillRecords(readOptions).then(
+        (result): DrillRead => ({ observations: result.observations }),
+        (error: unknown): DrillRead => {
+          if (!isCollectionError(error)) throw error;
+          return { observations: [], failure: error.toFailure() };
+        },
+      ),
   };
 }

@@ -164,7 +164,8 @@ export function configFromEnvironment(
     const text = env[variable];
     if (text === undefined || text.trim() === "") continue;
     const [outer, inner] = path;
-    const parent = (config[outer] ??= {}) as Record<string, unknown>;
+    if (config[outer] === undefined) config[outer] = {};
+    const parent = config[outer] as Record<string, unknown>;
     parent[inner] = parse(text, variable);
     sources.set(`/${outer}/${inner}`, variable);
   }

@@ -53,7 +53,7 @@ describe("createGraphCollector", () => {
       scope: tenantId,
       source: { api: "graph", apiVersion: "v1.0", observedAt: "2026-11-23T06:00:00Z" },
     });
-    expect((observation?.document as { value: unknown[] }).value).toEqual(seeded.value);
+    expect((observation!.document as { value: unknown[] }).value).toEqual(seeded.value);
     expect(observation?.document).not.toHaveProperty("@odata.nextLink");
     expect(observation?.gaps?.map((g) => g.path)).toEqual([
       "value[0].grantControls.authenticationStrength",
