@@ -125,10 +125,7 @@ export function trustedCas(extra: readonly string[] | undefined): string[] | und
  * raw JSON body of a successful response (the typed core API would otherwise turn timestamps into
  * Date objects and drop unknown fields: observations keep the wire shape).
  */
-function rawCapture(
-  abortSignal: AbortSignal,
-  sink: (body: unknown) => void,
-): ObservableMiddleware {
+function rawCapture(abortSignal: AbortSignal, sink: (body: unknown) => void): ObservableMiddleware {
   return {
     pre: (context: RequestContext) => {
       context.setSignal(abortSignal);
