@@ -7,11 +7,13 @@ import { resolve } from "node:path";
 import {
   createEstateDeps,
   type EstateDeps,
+  readJsonFile,
   staticTokenCredential,
   targetLabel,
 } from "../app/index.js";
-import type { CollectProgress, VigilConfig } from "../core/index.js";
+import { type CollectProgress, InputError, type VigilConfig } from "../core/index.js";
 import {
+  parseFaultRules,
   type RunningEmulator,
   type StartEmulatorOptions,
   startEmulator,
@@ -28,6 +30,49 @@ export interface EstateSession {
   label: string;
   emulator?: RunningEmulator;
   close(): Promise<void>;
+}
+
+/** ARM's documented public-cloud read bucket per subscription and principal. */
+const ARM_THROTTLE = { capacity: 250, refillPerSecond: 25 } as const;
+
+/**
+ * Emulator options from the CLI's fault flags: `--faults FILE` (a JSON array of fault rules, or
+ * `{ "faults": [...] }`), `--throttle` (ARM's read bucket: 250, refilled 25 per second) and
+ * `--latency MIN-MAX` (milliseconds per request).
+ * @throws InputError naming the flag or file when a value is malformed.
+ */
+export function emulatorFaultOptions(values: {
+  faults?: string | boolean;
+  throttle?: string | boolean;
+  latency?: string | boolean;
+}): Partial<StartEmulatorOptions> {
+  const options: Partial<StartEmulatorOptions> = {};
+  if (typeof values.faults === "string") {
+    const data = readJsonFile(values.faults);
+    const list =
+      data !== null && typeof data === "object" && !Array.isArray(data)
+        ? (data as { faults?: unknown }).faults
+        : data;
+    try {
+      options.faults = parseFaultRules(list, "faults");
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new InputError(error.message, { file: values.faults, code: "InvalidFaults" });
+    }
+  }
+  if (values.throttle === true) options.throttle = { ...ARM_THROTTLE };
+  if (typeof values.latency === "string") {
+    const match = /^(\d+)(?:-(\d+))?$/.exec(values.latency.trim());
+    if (match === null)
+      throw new InputError(`--latency must be MIN-MAX in milliseconds, got '${values.latency}'`, {
+        code: "Usage",
+      });
+    const min = Number(match[1]);
+    const max = match[2] !== undefined ? Number(match[2]) : min;
+    if (max < min) throw new InputError(`--latency: ${max} is below ${min}`, { code: "Usage" });
+    options.latencyInMs = { min, max };
+  }
+  return options;
 }
 
 /** Whether a config names anything to read from a live estate. */

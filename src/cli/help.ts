@@ -78,6 +78,10 @@ Evaluates every control over an estate and prints the findings.
   --waivers FILE     a waiver file { "waivers": [ … ] }
   --controls DIR     catalogue folder (default: the bundled policies/controls)
   --all              table: also list passing and not-applicable findings
+  --faults FILE      with --emulate: inject faults (a JSON array of fault rules, format in
+                     src/emulator/README.md), replacing the seed's own
+  --throttle         with --emulate: apply ARM's read throttling (250 reads, 25/s per subscription)
+  --latency MIN-MAX  with --emulate: delay every API answer by MIN to MAX milliseconds
   --quiet, -q        no progress lines on stderr
   --verbose          progress of every list read and endpoint probed, not only of each target
 
@@ -86,7 +90,8 @@ Exit codes: 0 no failing finding at or above --fail-on; 1 failing findings;
 above --fail-on (fail closed).
 `;
 
-export const EMULATE_HELP = `Usage: vigil emulate DIR [--port N] [--log] [--no-watch]
+export const EMULATE_HELP = `Usage: vigil emulate DIR [--port N] [--log] [--no-watch] [--faults FILE]
+                     [--throttle] [--latency MIN-MAX]
 
 Serves a seed folder (format: src/emulator/README.md) over HTTPS on loopback as Azure Resource
 Manager, Resource Graph, Microsoft Graph and one Kubernetes API per cluster, starts its TLS
@@ -97,4 +102,9 @@ re-read when they change.
   --port N       port of the HTTPS server (default: a free one)
   --log          print every request the emulator answers
   --no-watch     do not re-read seed files when they change
+  --faults FILE  inject faults: a JSON array of fault rules (or { "faults": [...] }), replacing
+                 the seed's estate.json faults; change them later with PUT /_emulator/faults
+  --throttle     apply ARM's read throttling: 250 reads per subscription, refilled 25 per second,
+                 429 with Retry-After when empty
+  --latency MIN-MAX  delay every API answer by MIN to MAX milliseconds
 `;

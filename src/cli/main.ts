@@ -32,7 +32,13 @@ import {
 } from "../core/index.js";
 import { formatRequestLogEntry, type RunningEmulator, startEmulator } from "../emulator/index.js";
 import { renderCsv, renderJson, renderSarif, renderTable, terminalSafe } from "../reports/index.js";
-import { namesSources, openEmulatedEstate, openLiveEstate, progressPrinter } from "./estate.js";
+import {
+  emulatorFaultOptions,
+  namesSources,
+  openEmulatedEstate,
+  openLiveEstate,
+  progressPrinter,
+} from "./estate.js";
 import {
   CLI_HELP,
   EMULATE_HELP,
@@ -276,6 +282,9 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
     snapshot: { type: "string" },
     emulate: { type: "string" },
+    faults: { type: "string" },
+    throttle: { type: "boolean" },
+    latency: { type: "string" },
     quiet: { type: "boolean", short: "q" },
     verbose: { type: "boolean" },
     format: { type: "string" },
@@ -327,6 +336,11 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       ...(configPath !== undefined ? { configPath } : {}),
     });
   } else {
+    if (
+      emulated === undefined &&
+      (values.faults !== undefined || values.throttle !== undefined || values.latency !== undefined)
+    )
+      throw new UsageError("--faults, --throttle and --latency need --emulate DIR");
     if (emulated === undefined && !namesSources(loaded.config))
       throw new UsageError(
         "scan needs --snapshot DIR, --emulate DIR, or a config naming what to read (subscriptions, tenantId, clusters.kubeconfig or tls.targets)",
@@ -335,6 +349,7 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       emulated !== undefined
         ? await openEmulatedEstate(emulated, loaded.config, {
             ...(configPath !== undefined ? { configPath } : {}),
+            emulator: emulatorFaultOptions(values),
           })
         : openLiveEstate(loaded.config ?? {}, {
             ...(configPath !== undefined ? { configPath } : {}),
@@ -393,7 +408,14 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
 async function emulate(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { port: { type: "string" }, log: { type: "boolean" }, "no-watch": { type: "boolean" } },
+    {
+      port: { type: "string" },
+      log: { type: "boolean" },
+      "no-watch": { type: "boolean" },
+      faults: { type: "string" },
+      throttle: { type: "boolean" },
+      latency: { type: "string" },
+    },
     true,
   );
   if (values.help === true) {
@@ -414,6 +436,7 @@ async function emulate(argv: string[], io: CliIo): Promise<number> {
     seedDir: resolve(seedDir),
     port,
     watch: values["no-watch"] !== true,
+    ...emulatorFaultOptions(values),
     ...(values.log === true
       ? { onRequest: (entry) => io.stderr(`${formatRequestLogEntry(entry)}\n`) }
       : {}),

@@ -21,7 +21,7 @@ import { startTlsEndpoints, type TlsEndpointsHandle } from "./tls-endpoints.js";
 import { createStaticToken } from "./token.js";
 
 export { SeedError } from "./errors.js";
-export type { EmulatorApi, FaultRule } from "./faults.js";
+export { type EmulatorApi, type FaultRule, parseFaultRules } from "./faults.js";
 export type { EmulatorRequest, EmulatorResponse, ServiceOverride } from "./http-types.js";
 export type { EstateConfig } from "./seed.js";
 export { formatRequestLogEntry, type RequestLogEntry } from "./server.js";

@@ -362,3 +362,26 @@ describe("vigil scan --emulate with an API permanently down", () => {
     expect(run.stderr).toMatch(/could not be evaluated \(error\): failing closed/);
   });
 });
+
+describe("vigil scan --emulate --faults", () => {
+  it("refuses a malformed fault file, naming the file and the field", () => {
+    const dir = tempDir("vigil-faults-");
+    const file = join(dir, "faults.json");
+    writeFileSync(file, JSON.stringify([{ api: "arm", kind: "explode" }]));
+
+    const run = vigil(["scan", "--emulate", "estates/demo", "--faults", file, "-q"]);
+
+    rmSync(dir, { recursive: true, force: true });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("faults.json");
+    expect(run.stderr).toContain('"faults[0].kind"');
+    expect(run.stdout).toBe("");
+  });
+
+  it("refuses fault flags without --emulate", () => {
+    const run = vigil(["scan", "--snapshot", "estates/demo/snapshot", "--throttle"]);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/need --emulate/);
+  });
+});
