@@ -304,6 +304,11 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
   const emulated = values.emulate as string | undefined;
   if (snapshot !== undefined && emulated !== undefined)
     throw new UsageError("scan takes --snapshot DIR or --emulate DIR, not both");
+  if (
+    emulated === undefined &&
+    (values.faults !== undefined || values.throttle !== undefined || values.latency !== undefined)
+  )
+    throw new UsageError("--faults, --throttle and --latency need --emulate DIR");
   const format = (values.format as string | undefined) ?? "table";
   if (!(FORMATS as readonly string[]).includes(format))
     throw new UsageError(`--format must be one of ${FORMATS.join(", ")}`);
@@ -336,11 +341,6 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       ...(configPath !== undefined ? { configPath } : {}),
     });
   } else {
-    if (
-      emulated === undefined &&
-      (values.faults !== undefined || values.throttle !== undefined || values.latency !== undefined)
-    )
-      throw new UsageError("--faults, --throttle and --latency need --emulate DIR");
     if (emulated === undefined && !namesSources(loaded.config))
       throw new UsageError(
         "scan needs --snapshot DIR, --emulate DIR, or a config naming what to read (subscriptions, tenantId, clusters.kubeconfig or tls.targets)",
