@@ -17,7 +17,7 @@ import { type KubernetesEstate, loadKubernetesEstate } from "./kubernetes.js";
 import { LiveSeed, type SeedWatcher, watchSeed } from "./seed.js";
 import { createRequestListener, type RequestLogEntry } from "./server.js";
 import { ArmThrottle, type Clock, type ThrottleSettings } from "./throttle.js";
-import { startTlsEndpoints, type TlsEndpointsHandle } from "./tls-endpoints.js";
+import { startTlsEndpoints, type TlsEndpoint, type TlsEndpointsHandle } from "./tls-endpoints.js";
 import { createStaticToken } from "./token.js";
 
 export { SeedError } from "./errors.js";
@@ -79,15 +79,7 @@ export interface RunningEmulator {
    * the emulator's read-only blob endpoint, which forwards to Azurite and reports seeded blob ages.
    */
   blobEndpointTemplate: string | undefined;
-  tlsEndpoints: {
-    name: string;
-    host: string;
-    port: number;
-    hosts: string[];
-    protocols: string[];
-    /** The Kubernetes Service whose SNI router also reaches this endpoint, if any. */
-    service?: { cluster: string; namespace: string; name: string };
-  }[];
+  tlsEndpoints: TlsEndpoint[];
   /** The live request log (the same array `GET /_emulator/requests` returns). */
   requests: RequestLogEntry[];
   /** Replaces every fault rule. */

@@ -119,7 +119,11 @@ export function loadKubernetesEstate(
     const state = clusters.get(cluster);
     if (state === undefined) return notFound(`cluster "${cluster}" is not seeded`);
     if (!READ_METHODS.has(request.method.toUpperCase())) {
-      return status(405, "MethodNotAllowed", `the emulator's Kubernetes API is read-only`);
+      return kubernetesStatus(
+        405,
+        "MethodNotAllowed",
+        `the emulator's Kubernetes API is read-only`,
+      );
     }
     const segments = request.path.split("/").filter((s) => s !== "");
     const [root, a, b] = segments;
@@ -177,7 +181,7 @@ export function loadKubernetesEstate(
       return ok(served(cluster, entry, type));
     }
     if (query.get("watch") === "true" || query.get("watch") === "1") {
-      return status(405, "MethodNotAllowed", "watch is not served by the emulator");
+      return kubernetesStatus(405, "MethodNotAllowed", "watch is not served by the emulator");
     }
     return list(cluster, state, type, group, version, namespace, query);
   }
@@ -199,7 +203,8 @@ export function loadKubernetesEstate(
       const fieldSelector = query.get("fieldSelector");
       if (fieldSelector) fields = parseFieldSelector(fieldSelector);
     } catch (error) {
-      if (error instanceof SelectorSyntaxError) return status(400, "BadRequest", error.message);
+      if (error instanceof SelectorSyntaxError)
+        return kubernetesStatus(400, "BadRequest", error.message);
       throw error;
     }
     const limitText = query.get("limit");
@@ -207,7 +212,7 @@ export function loadKubernetesEstate(
     if (limitText !== null && limitText !== "") {
       const parsed = Number(limitText);
       if (!Number.isInteger(parsed) || parsed < 0) {
-        return status(400, "BadRequest", `invalid limit: "${limitText}"`);
+        return kubernetesStatus(400, "BadRequest", `invalid limit: "${limitText}"`);
       }
       // limit=0 asks for everything, as on a real API server.
       limit = parsed === 0 ? undefined : parsed;
@@ -217,7 +222,7 @@ export function loadKubernetesEstate(
     if (token) {
       after = decodeContinue(token);
       if (after === undefined) {
-        return status(400, "BadRequest", "continue key is not valid: malformed token");
+        return kubernetesStatus(400, "BadRequest", "continue key is not valid: malformed token");
       }
     }
 
@@ -437,7 +442,7 @@ function ok(body: unknown): EmulatorResponse {
 }
 
 /** A Kubernetes `Status` failure (meta/v1), the body every API server error carries. */
-function status(
+export function kubernetesStatus(
   code: number,
   reason: string,
   message: string,
@@ -460,16 +465,16 @@ function status(
 }
 
 function notFound(message: string): EmulatorResponse {
-  return status(404, "NotFound", message);
+  return kubernetesStatus(404, "NotFound", message);
 }
 
 function notFoundResource(): EmulatorResponse {
-  return status(404, "NotFound", "the server could not find the requested resource", {});
+  return kubernetesStatus(404, "NotFound", "the server could not find the requested resource", {});
 }
 
 function notFoundObject(type: ResourceType, name: string): EmulatorResponse {
   const resource = type.group === "" ? type.plural : `${type.plural}.${type.group}`;
-  return status(404, "NotFound", `${resource} "${name}" not found`, {
+  return kubernetesStatus(404, "NotFound", `${resource} "${name}" not found`, {
     name,
     group: type.group,
     kind: type.plural,

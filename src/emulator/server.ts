@@ -11,7 +11,7 @@ import type { BlobProxy } from "./blob-proxy.js";
 import type { EmulatorApi, FaultInjector, FaultRule } from "./faults.js";
 import { graphError, handleGraph } from "./graph.js";
 import type { EmulatorRequest, EmulatorResponse } from "./http-types.js";
-import type { KubernetesEstate } from "./kubernetes.js";
+import { type KubernetesEstate, kubernetesStatus } from "./kubernetes.js";
 import { handleResourceGraph } from "./resource-graph.js";
 import type { SeedState } from "./seed.js";
 import type { ArmThrottle } from "./throttle.js";
@@ -131,20 +131,7 @@ function errorFor(
       body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
     };
   }
-  if (api === "kubernetes") {
-    return {
-      status,
-      body: {
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message,
-        reason: code,
-        code: status,
-      },
-    };
-  }
+  if (api === "kubernetes") return kubernetesStatus(status, code, message);
   return armError(status, code, message);
 }
 

@@ -7,15 +7,14 @@ import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createEstateDeps,
   type EstateScanResult,
   loadCatalogue,
   loadConfig,
   scanEstate,
-  staticTokenCredential,
 } from "../../src/app/index.js";
-import { type Finding, parseInstant, type VigilConfig } from "../../src/core/index.js";
-import { type FaultRule, type RunningEmulator, startEmulator } from "../../src/emulator/index.js";
+import { openEmulatedEstate } from "../../src/cli/estate.js";
+import { type Finding, parseInstant } from "../../src/core/index.js";
+import type { FaultRule, RunningEmulator } from "../../src/emulator/index.js";
 import { ROOT, tempDir, vigil } from "../support/cli.js";
 
 const DEMO = join(ROOT, "estates", "demo");
@@ -134,40 +133,21 @@ function seedFaults(): FaultRule[] {
 async function scanDemo(
   options: { faults?: FaultRule[]; randomSeed?: number } = {},
 ): Promise<{ result: EstateScanResult; emulator: RunningEmulator }> {
-  const emulator = await startEmulator({
-    seedDir: DEMO,
-    ...(options.faults !== undefined ? { faults: options.faults } : {}),
-    ...(options.randomSeed !== undefined ? { randomSeed: options.randomSeed } : {}),
+  const catalogue = loadCatalogue();
+  const loaded = loadConfig(catalogue, CONFIG);
+  const session = await openEmulatedEstate(DEMO, loaded.config, {
+    configPath: CONFIG,
+    emulator: options,
   });
   try {
-    const catalogue = loadCatalogue();
-    const loaded = loadConfig(catalogue, CONFIG);
-    const config: VigilConfig = {
-      ...loaded.config,
-      tenantId: emulator.estate.tenantId,
-      subscriptions: "all",
-    };
-    const deps = createEstateDeps(config, {
-      credential: staticTokenCredential(emulator.token),
-      endpoints: {
-        arm: emulator.armEndpoint,
-        graph: emulator.graphEndpoint,
-        ...(emulator.blobEndpointTemplate !== undefined
-          ? { blob: emulator.blobEndpointTemplate }
-          : {}),
-      },
-      apiCaPem: [emulator.caPem],
-      probeCaPem: [emulator.caPem],
-      configPath: CONFIG,
-    });
-    const result = await scanEstate(catalogue, config, deps, {
-      nowMs: parseInstant(emulator.estate.now) ?? 0,
-      loaded: { ...loaded, config },
+    const result = await scanEstate(catalogue, session.config, session.deps, {
+      nowMs: parseInstant(session.now ?? "") ?? 0,
+      loaded: { ...loaded, config: session.config },
       vigilVersion: "test",
     });
-    return { result, emulator };
+    return { result, emulator: session.emulator as RunningEmulator };
   } finally {
-    await emulator.close();
+    await session.close();
   }
 }
 
