@@ -7,6 +7,7 @@
 
 import {
   type ClusterTarget,
+  type CollectionFailure,
   type CollectProgress,
   InputError,
   type Observation,
@@ -41,11 +42,24 @@ export interface CollectEstateOptions {
   onProgress?: (progress: CollectProgress) => void;
   /** How many targets are collected at once (default 4). */
   concurrency?: number;
+  /**
+   * Longest time one target may take, in milliseconds (default 10 minutes): no call starts and no
+   * retry waits past it, so a throttled API cannot hold a worker for longer.
+   */
+  targetTimeoutInMs?: number;
+  /** The clock for deadlines (default `Date.now`). */
+  clock?: () => number;
 }
 
-/** A target that could not be collected at all (a bug or an abort, not an API failure). */
+/** Default time budget of one target. */
+export const DEFAULT_TARGET_TIMEOUT_IN_MS = 10 * 60 * 1000;
+
+/**
+ * A target that could not be collected at all (a bug, not an API failure), or a scope whose
+ * targets could not be planned.
+ */
 export interface FailedTarget {
-  target: Target;
+  target?: Target;
   label: string;
   message: string;
 }
@@ -62,33 +76,57 @@ function armInScope(config: VigilConfig): boolean {
   return config.subscriptions !== undefined;
 }
 
+/** What planning found: the targets, and the scopes that could not be planned. */
+export interface Plan {
+  targets: Target[];
+  /** Scopes whose targets could not be listed (discovery failed, or found nothing). */
+  failures: FailedTarget[];
+}
+
 /**
  * The targets a config describes. Subscriptions `"all"` are listed through ARM; AKS clusters are
  * discovered in every scanned subscription unless `clusters.aksDiscovery` is false. A config that
- * names only TLS targets plans only those, and needs no Azure credential.
+ * names only TLS targets plans only those, and needs no Azure credential. Discovery that fails, or
+ * `"all"` that finds no subscription, is a plan failure (the scan is incomplete, never clean).
  * @throws InputError when the config asks for something vigil cannot plan (a management group).
  */
 export async function planTargets(
   config: VigilConfig,
   deps: EstateDeps,
   options: CollectEstateOptions,
-): Promise<Target[]> {
+): Promise<Plan> {
   if (config.managementGroup !== undefined && config.subscriptions === undefined)
     throw new InputError(
       'managementGroup is not supported yet: list the subscriptions, or use "all"',
       { pointer: "/managementGroup", code: "NotSupported" },
     );
   const targets: Target[] = [];
+  const failures: FailedTarget[] = [];
+  const failed = (label: string, error: unknown) => {
+    if (options.abortSignal?.aborted === true || !isCollectionFailure(error)) throw error;
+    failures.push({ label, message: error.message });
+  };
   let subscriptionIds: string[] = [];
   if (armInScope(config)) {
     if (config.subscriptions === "all") {
-      subscriptionIds = (
-        await deps.discovery.listSubscriptions(withSignal(options.abortSignal))
-      ).map((s) => s.subscriptionId);
-      options.onProgress?.({
-        target: "plan",
-        message: `found ${subscriptionIds.length} subscription(s)`,
-      });
+      try {
+        subscriptionIds = (
+          await deps.discovery.listSubscriptions(withSignal(options.abortSignal))
+        ).map((s) => s.subscriptionId);
+        options.onProgress?.({
+          target: "plan",
+          message: `found ${subscriptionIds.length} subscription(s)`,
+        });
+        // An identity that sees nothing has most likely lost its role assignments: an empty
+        // estate must not read as a compliant one.
+        if (subscriptionIds.length === 0)
+          failures.push({
+            label: "subscriptions (all)",
+            message: "no subscription is visible to this identity",
+          });
+      } catch (error) {
+        failed("subscriptions (all)", error);
+      }
     } else subscriptionIds = [...(config.subscriptions ?? [])];
     for (const subscriptionId of subscriptionIds)
       targets.push({ kind: "subscription", subscriptionId });
@@ -96,11 +134,15 @@ export async function planTargets(
   if (config.tenantId !== undefined) targets.push({ kind: "tenant", tenantId: config.tenantId });
   if (armInScope(config) && config.clusters?.aksDiscovery !== false) {
     for (const subscriptionId of subscriptionIds) {
-      const clusters = await deps.discovery.listAksClusters(
-        subscriptionId,
-        withSignal(options.abortSignal),
-      );
-      for (const cluster of clusters) targets.push({ kind: "cluster", cluster });
+      try {
+        const clusters = await deps.discovery.listAksClusters(
+          subscriptionId,
+          withSignal(options.abortSignal),
+        );
+        for (const cluster of clusters) targets.push({ kind: "cluster", cluster });
+      } catch (error) {
+        failed(`AKS clusters of subscription ${subscriptionId}`, error);
+      }
     }
   }
   for (const entry of config.clusters?.kubeconfig ?? []) {
@@ -126,7 +168,12 @@ export async function planTargets(
       account: config.drillRecords.account,
       container: config.drillRecords.container,
     });
-  return targets;
+  return { targets, failures };
+}
+
+/** A typed failure of an API call (the collectors' CollectionError), told by its fields. */
+function isCollectionFailure(error: unknown): error is Error & CollectionFailure {
+  return error instanceof Error && error.name === "CollectionError";
 }
 
 function withSignal(abortSignal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
@@ -142,8 +189,10 @@ export async function collectTarget(
   deps: EstateDeps,
   options: CollectEstateOptions,
 ): Promise<Observation[]> {
+  const clock = options.clock ?? Date.now;
   const collectOptions = {
     now: options.now,
+    deadlineMs: clock() + (options.targetTimeoutInMs ?? DEFAULT_TARGET_TIMEOUT_IN_MS),
     ...withSignal(options.abortSignal),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
   };
@@ -203,11 +252,15 @@ export async function collectTarget(
 
 const POSTGRES_TYPE = "microsoft.dbforpostgresql/flexibleservers";
 
-/** Observation types whose listing tells which hosts a cluster's Traefik serves. */
+/** Observation types whose listing tells which hosts a cluster's Traefik serves, and where. */
 const ROUTE_TYPES = new Set([
   "traefik.io/ingressroute",
   "traefik.containo.us/ingressroute",
+  "traefik.io/ingressroutetcp",
+  "traefik.containo.us/ingressroutetcp",
   "networking.k8s.io/ingress",
+  // Without the Services, the address the routes are reached at is unknown.
+  "service",
 ]);
 
 /**
@@ -309,10 +362,10 @@ export async function collectEstate(
   deps: EstateDeps,
   options: CollectEstateOptions,
 ): Promise<CollectedEstate> {
-  const targets = await planTargets(config, deps, options);
+  const { targets, failures } = await planTargets(config, deps, options);
   options.onProgress?.({ target: "plan", message: `${targets.length} target(s) to collect` });
   const results: Observation[][] = new Array(targets.length);
-  const failedTargets: FailedTarget[] = [];
+  const failedTargets: FailedTarget[] = [...failures];
   let next = 0;
   let done = 0;
   const worker = async () => {

@@ -12,8 +12,9 @@ export const REDACTED = "[redacted]";
 // Property names that carry a secret whatever their value looks like. Matched on the whole name
 // (case-insensitive) or as its last word, so `passwordAuth` (PostgreSQL's auth switch) and
 // `keyType` stay readable while `administratorLoginPassword` does not.
+// Header names (Traefik `headers.customRequestHeaders`) count too: `Authorization`, `X-Api-Key`.
 const SECRET_NAME =
-  /^(?:password|passwd|secret|token|accesstoken|refreshtoken|apikey|accesskey|primarykey|secondarykey|sharedkey|accountkey|connectionstring|sastoken|clientsecret|privatekey|credentials?)$|(?:password|secret|connectionstring|accesskey|accountkey|sastoken|privatekey)$/i;
+  /^(?:password|passwd|secret|token|accesstoken|refreshtoken|apikey|x-api-key|api-key|accesskey|primarykey|secondarykey|sharedkey|accountkey|connectionstring|sastoken|clientsecret|privatekey|credentials?|authorization|proxy-authorization|cookie|set-cookie)$|(?:password|secret|connectionstring|accesskey|accountkey|sastoken|privatekey)$/i;
 
 // Value shapes that are secrets wherever they appear.
 const SECRET_VALUES: RegExp[] = [
@@ -21,6 +22,9 @@ const SECRET_VALUES: RegExp[] = [
   /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/, // JWT
   /(?:^|[;\s])\s*(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=/i, // connection strings
   /[?&]sig=[A-Za-z0-9%+/=]{10,}/, // SAS token in a URL
+  // htpasswd entries (Traefik basicAuth `users`): user:$apr1$…, user:$2y$…, user:{SHA}…
+  /[^\s:"',]+:(?:\$apr1\$|\$2[aby]\$|\$[56]\$|\{SHA\})/,
+  /\bBearer\s+[A-Za-z0-9._~+/-]{16,}/i, // a bearer token in a header value
 ];
 
 /** Whether a string value looks like a secret by its shape alone. */
@@ -66,17 +70,25 @@ export function redactValue(value: unknown, name?: string): unknown {
   return value;
 }
 
-/** An observation with its document (and error message) redacted. */
+/** An observation with its document, error message and gap messages redacted. */
 export function redactObservation(observation: Observation): Observation {
   const document = redactValue(observation.document);
   const message = observation.error?.message;
   const errorChanged = message !== undefined && looksSecret(message);
-  if (document === observation.document && !errorChanged) return observation;
+  const gapsChanged = observation.gaps?.some((gap) => looksSecret(gap.message)) ?? false;
+  if (document === observation.document && !errorChanged && !gapsChanged) return observation;
   return {
     ...observation,
     ...(observation.document !== undefined ? { document } : {}),
     ...(errorChanged && observation.error !== undefined
       ? { error: { ...observation.error, message: REDACTED } }
+      : {}),
+    ...(gapsChanged && observation.gaps !== undefined
+      ? {
+          gaps: observation.gaps.map((gap) =>
+            looksSecret(gap.message) ? { ...gap, message: REDACTED } : gap,
+          ),
+        }
       : {}),
   };
 }

@@ -88,3 +88,62 @@ describe("looksSecret / isSecretName", () => {
     expect(isSecretName("secretName")).toBe(false);
   });
 });
+
+describe("redactValue on Traefik middlewares", () => {
+  it("redacts basicAuth users, auth headers and their copy in last-applied-configuration", () => {
+    const middleware = {
+      metadata: {
+        annotations: {
+          "kubectl.kubernetes.io/last-applied-configuration":
+            '{"spec":{"basicAuth":{"users":["ops:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/"]}}}',
+        },
+      },
+      spec: {
+        basicAuth: {
+          users: [
+            "ops:$apr1$H6uskkkW$IgXLP6ewTrSuBkTrqE8wj/",
+            "ci:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=",
+          ],
+        },
+        headers: {
+          customRequestHeaders: {
+            Authorization: "Basic b3BzOnMzY3IzdA==",
+            "X-Api-Key": "k-123",
+            "X-Tenant": "hfw",
+          },
+        },
+      },
+    };
+
+    const out = redactValue(middleware) as typeof middleware;
+
+    expect(out.spec.basicAuth.users).toEqual([REDACTED, REDACTED]);
+    expect(out.spec.headers.customRequestHeaders).toEqual({
+      Authorization: REDACTED,
+      "X-Api-Key": REDACTED,
+      "X-Tenant": "hfw",
+    });
+    expect(out.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]).toBe(
+      REDACTED,
+    );
+  });
+
+  it("redacts a secret-bearing gap message", () => {
+    const observation = {
+      id: "x",
+      type: "t",
+      gaps: [
+        {
+          path: "joined.a",
+          message: "GET failed: Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi.eyJzdWIiOiJ4In0xxxx.sig",
+        },
+        { path: "joined.b", message: "403 AuthorizationFailed" },
+      ],
+    };
+
+    expect(redactObservation(observation).gaps?.map((g) => g.message)).toEqual([
+      REDACTED,
+      "403 AuthorizationFailed",
+    ]);
+  });
+});
