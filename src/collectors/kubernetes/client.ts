@@ -18,6 +18,7 @@ import {
 } from "@kubernetes/client-node";
 import type { ClusterTarget } from "../../core/index.js";
 import type { CallPolicy } from "../call-policy.js";
+import { CollectionError } from "../errors.js";
 import type { KubeObject } from "./types.js";
 
 /**
@@ -151,9 +152,31 @@ function callOptions(middleware: ObservableMiddleware): ConfigurationOptions {
 }
 
 interface ListPage {
-  apiVersion?: string;
-  items?: KubeObject[];
+  items: KubeObject[];
   metadata?: { continue?: string };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A 2xx list body as a page. The API server always answers a list with an `items` array; a body
+ * without one (a proxy or gateway answering `200 {}`) is not an empty list.
+ * @throws CollectionError (`UnexpectedResponse`) when the body is not a list of objects.
+ */
+function listPage(raw: unknown, kind: ResourceKind): ListPage {
+  const what = `${kind.plural}${kind.group === "" ? "" : `.${kind.group}`}`;
+  if (!isRecord(raw) || !Array.isArray(raw.items) || !raw.items.every(isRecord))
+    throw new CollectionError(
+      `the list of ${what} answered 2xx without an items array of objects: not a Kubernetes list`,
+      { source: "kubernetes", code: "UnexpectedResponse" },
+    );
+  const metadata = isRecord(raw.metadata) ? raw.metadata : {};
+  return {
+    items: raw.items as KubeObject[],
+    ...(typeof metadata.continue === "string" ? { metadata: { continue: metadata.continue } } : {}),
+  };
 }
 
 /** A lister for one cluster: every object of a kind, page after page, each page one policed call. */
@@ -167,7 +190,8 @@ export interface ClusterReader {
 /**
  * A reader over a KubeConfig. Items come back with `apiVersion` and `kind` set (list responses
  * may omit them per item).
- * @throws CollectionError (from the call policy) when a page finally fails.
+ * @throws CollectionError (from the call policy) when a page finally fails, including a 2xx page
+ * whose body has no `items` array (`UnexpectedResponse`).
  */
 export function createClusterReader(
   kc: KubeConfig,
@@ -176,7 +200,11 @@ export function createClusterReader(
 ): ClusterReader {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const page = async (kind: ResourceKind, next: string | undefined, abortSignal: AbortSignal) => {
+  const page = async (
+    kind: ResourceKind,
+    next: string | undefined,
+    abortSignal: AbortSignal,
+  ): Promise<unknown> => {
     let raw: unknown;
     const options = callOptions(
       rawCapture(abortSignal, (body) => {
@@ -194,7 +222,7 @@ export function createClusterReader(
         { group: kind.group, version: kind.version, plural: kind.plural, ...params },
         options,
       );
-    return (raw ?? {}) as ListPage;
+    return raw;
   };
   return {
     async list(kind, options) {
@@ -203,7 +231,7 @@ export function createClusterReader(
       let next: string | undefined;
       do {
         const cursor = next;
-        const body = await callPolicy.call(
+        const raw = await callPolicy.call(
           { api: "kubernetes", partition },
           `list ${kind.plural}${kind.group === "" ? "" : `.${kind.group}`}`,
           (signal) => page(kind, cursor, signal),
@@ -212,7 +240,8 @@ export function createClusterReader(
             ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
           },
         );
-        for (const item of body.items ?? [])
+        const body = listPage(raw, kind);
+        for (const item of body.items)
           items.push({
             apiVersion: item.apiVersion ?? apiVersion,
             kind: item.kind ?? kind.kind,

@@ -156,7 +156,9 @@ function failedSnapshot(cluster: string, failure: CollectionFailure): ClusterSna
  * option, route middlewares, entry points), `networking.k8s.io/Ingress` (+ middlewares, entry
  * points). A list that fails marks what it feeds (`error` or a gap); a Traefik group whose CRDs
  * are not installed (404) simply has no objects. The Services and IngressRouteTCPs read go
- * beside the returned observations for {@link tlsTargetsOf}.
+ * beside the returned observations for {@link tlsTargetsOf}; when either list fails, an `error`
+ * observation of type `Service` or `<group>/IngressRouteTCP` says so, since the TLS endpoints
+ * the cluster serves are then unknown.
  */
 export function createKubernetesCollector(
   settings: CollectorSettings,

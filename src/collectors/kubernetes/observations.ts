@@ -2,7 +2,8 @@
  * Turn one cluster's listed objects into observations (docs/observations.md): Namespaces with
  * their NetworkPolicies and AKS cluster, Traefik IngressRoutes with their TLS options,
  * middlewares and entry points, Ingresses with their middlewares and entry points. Pure: a
- * failed list becomes an `error` observation or a gap on exactly what it feeds.
+ * failed list becomes an `error` observation or a gap on exactly what it feeds. Objects lose
+ * their `metadata.managedFields` and last-applied-configuration annotation on the way in.
  */
 
 import type { CollectionFailure, Gap, Observation } from "../../core/index.js";
@@ -25,6 +26,59 @@ import {
 } from "./types.js";
 
 const SOURCE_API = "kubernetes";
+
+/** The annotation `kubectl apply` leaves behind: the whole object again, as JSON. */
+export const LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * An object without what the API server and kubectl keep beside it: `metadata.managedFields`
+ * and the last-applied-configuration annotation. Both repeat the object's fields (a basicAuth
+ * Middleware's users among them), and no control reads them. Everything else is kept as listed.
+ */
+export function withoutServerCopies(object: KubeObject): KubeObject {
+  const metadata = object.metadata;
+  if (metadata === undefined) return object;
+  const cleaned: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key === "managedFields") continue;
+    if (key === "annotations" && isStringRecord(value)) {
+      const { [LAST_APPLIED_ANNOTATION]: _lastApplied, ...kept } = value;
+      cleaned[key] = kept;
+    } else cleaned[key] = value;
+  }
+  return { ...object, metadata: cleaned };
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function cleanedListed(listed: Listed): Listed {
+  return listed.ok ? { ok: true, items: listed.items.map(withoutServerCopies) } : listed;
+}
+
+function cleanedByGroup(listed: ListedByGroup): ListedByGroup {
+  return {
+    "traefik.io": cleanedListed(listed["traefik.io"]),
+    "traefik.containo.us": cleanedListed(listed["traefik.containo.us"]),
+  };
+}
+
+/** The snapshot with {@link withoutServerCopies} applied to every listed object. */
+function cleanedSnapshot(snapshot: ClusterSnapshot): ClusterSnapshot {
+  return {
+    ...snapshot,
+    namespaces: cleanedListed(snapshot.namespaces),
+    networkPolicies: cleanedListed(snapshot.networkPolicies),
+    services: cleanedListed(snapshot.services),
+    ingresses: cleanedListed(snapshot.ingresses),
+    ingressRoutes: cleanedByGroup(snapshot.ingressRoutes),
+    ingressRouteTcps: cleanedByGroup(snapshot.ingressRouteTcps),
+    tlsOptions: cleanedByGroup(snapshot.tlsOptions),
+    tlsStores: cleanedByGroup(snapshot.tlsStores),
+    middlewares: cleanedByGroup(snapshot.middlewares),
+  };
+}
 
 /** The `k8s://` id of an object (group `core` for the core group, namespace `_` when cluster-scoped). */
 export function kubernetesId(
@@ -230,17 +284,60 @@ function ingressObservations(
 }
 
 /**
+ * The stand-ins for the lists that feed no observation of their own but decide which TLS
+ * endpoints the cluster's Traefik serves, each with namespace and name `*` in its id: one `error`
+ * observation per failed IngressRouteTCP group (type `<group>/IngressRouteTCP`: its `HostSNI`
+ * hosts are unknown) and one for failed Services (type `Service`, group `core`: the Traefik
+ * address is unknown). Lists that answered yield nothing here.
+ */
+function exposureErrorObservations(snapshot: ClusterSnapshot, observedAt: string): Observation[] {
+  const { cluster } = snapshot;
+  const out: Observation[] = [];
+  for (const group of TRAEFIK_GROUPS) {
+    const listed = snapshot.ingressRouteTcps[group];
+    if (!listed.ok)
+      out.push(
+        errorObservation(
+          cluster,
+          `${group}/IngressRouteTCP`,
+          `k8s://${cluster}/*/${group}/IngressRouteTCP/*`,
+          `${group}/v1alpha1`,
+          listed.failure,
+          observedAt,
+        ),
+      );
+  }
+  if (!snapshot.services.ok)
+    out.push(
+      errorObservation(
+        cluster,
+        "Service",
+        kubernetesId(cluster, { namespace: "*", group: "", kind: "Service", name: "*" }),
+        "v1",
+        snapshot.services.failure,
+        observedAt,
+      ),
+    );
+  return out;
+}
+
+/**
  * Every observation of one cluster read: Namespaces, IngressRoutes of both Traefik groups and
- * Ingresses, joined as docs/observations.md describes.
+ * Ingresses, joined as docs/observations.md describes, plus an `error` stand-in for each failed
+ * list (Namespaces, IngressRoutes and Ingresses per docs/observations.md; IngressRouteTCPs and
+ * Services, whose objects are not observations, so the app knows the TLS endpoints are unknown).
+ * No object keeps its `metadata.managedFields` or last-applied-configuration annotation.
  */
 export function buildClusterObservations(
   snapshot: ClusterSnapshot,
   config: TraefikClusterConfig,
   observedAt: string,
 ): Observation[] {
+  const cleaned = cleanedSnapshot(snapshot);
   return [
-    ...namespaceObservations(snapshot, observedAt),
-    ...ingressRouteObservations(snapshot, config, observedAt),
-    ...ingressObservations(snapshot, config, observedAt),
+    ...namespaceObservations(cleaned, observedAt),
+    ...ingressRouteObservations(cleaned, config, observedAt),
+    ...ingressObservations(cleaned, config, observedAt),
+    ...exposureErrorObservations(cleaned, observedAt),
   ];
 }

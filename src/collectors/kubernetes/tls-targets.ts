@@ -128,9 +128,14 @@ function tcpRouteHosts(route: KubeObject): string[] {
  * TLS (IngressRoutes with `spec.tls` or on a TLS entry point, Traefik Ingresses with `spec.tls`,
  * `router.tls` or a TLS entry point, IngressRouteTCPs with `spec.tls`). Each is reached at the
  * cluster's Traefik Service (`services`, by cluster name, or the Services the Kubernetes
- * collector read for these very observations), with `sni` = the host and `set` = the cluster;
- * without a known Traefik address, at the host itself on port 443. Routes Traefik drops (missing
- * TLS option) are probed too: the probe then shows what a client really gets for that name.
+ * collector read for these very observations), with `sni` = the host and `set` = the cluster.
+ * When the Services were listed but no Traefik Service has a load-balancer address, or when the
+ * observations come from elsewhere and no `services` are given, each host is probed itself on
+ * port 443. When the collector could not list the cluster's Services (and `services` gives none
+ * for it), the cluster gets no endpoints at all: vigil does not guess where Traefik listens. The
+ * collector's `error` observation of type `Service` then stands for the cluster, and the app
+ * turns it into an error probe observation for the cluster. Routes Traefik drops (missing TLS
+ * option) are probed too: the probe then shows what a client really gets for that name.
  */
 export function tlsTargetsOf(
   observations: readonly Observation[],
@@ -148,9 +153,14 @@ export function tlsTargetsOf(
     seen.add(key);
     out.push(target);
   };
-  const addressOf = (cluster: string, exposure: ClusterExposure | undefined) => {
+  /** Where the cluster's Traefik is reached; `"unknown"` when its Services could not be listed. */
+  const addressOf = (
+    cluster: string,
+    exposure: ClusterExposure | undefined,
+  ): TraefikAddress | undefined | "unknown" => {
     const list = services?.[cluster] ?? exposure?.services;
-    return list !== undefined ? traefikAddressOf(list) : undefined;
+    if (list !== undefined) return traefikAddressOf(list);
+    return exposure !== undefined ? "unknown" : undefined;
   };
   for (const o of observations) {
     const document = documentOf(o);
@@ -164,10 +174,12 @@ export function tlsTargetsOf(
     else if (o.type === "networking.k8s.io/Ingress") hosts = ingressHosts(document);
     else continue;
     const address = addressOf(cluster, exposure);
+    if (address === "unknown") continue;
     for (const host of hosts) add(cluster, address, host);
   }
   for (const exposure of seenExposures) {
     const address = addressOf(exposure.cluster, exposure);
+    if (address === "unknown") continue;
     for (const route of exposure.tcpRoutes)
       for (const host of tcpRouteHosts(route)) add(exposure.cluster, address, host);
   }

@@ -119,9 +119,14 @@ export function resolveDefaultTlsOption(options: ResolvableObjects): {
  *   `allowCrossNamespace` is `cross-namespace-denied`; otherwise the TLSOption there, or
  *   `missing`. A TLSOption named `default` is registered by Traefik under the bare name
  *   `default`, not `<namespace>-default`, so an explicit reference by name never reaches it;
- * - `<namespace>-<name>@kubernetescrd` → refused without `allowCrossNamespace` (Traefik cannot
- *   tell the namespace inside the id), else the TLSOption with that id, or `missing`;
- * - `name@<other provider>` (file, …) → a problem: vigil cannot see that provider.
+ * - `<namespace>-<name>@kubernetescrd` → refused without `allowCrossNamespace`, even when the id
+ *   starts with the route's own namespace or `namespace` names it: Traefik cannot tell the
+ *   namespace inside the id, so `resolveReference` rejects every `@kubernetescrd` reference
+ *   before looking at namespaces ("when allowCrossNamespace is disabled, @kubernetescrd
+ *   references are disallowed"); else the TLSOption with that id, or `missing`;
+ * - `name@<other provider>` (file, …) → a problem: vigil cannot see that provider. Traefik does
+ *   not apply the namespace rule to provider-qualified references (it ignores `namespace` and
+ *   keeps the route), so this is not `cross-namespace-denied`.
  */
 export function resolveTlsOption(
   route: KubeObject,

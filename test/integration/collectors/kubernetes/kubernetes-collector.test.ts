@@ -1,9 +1,11 @@
 /**
  * The Kubernetes collector's behaviour under failure against the emulator: the collector
- * contract, random faults that change nothing, an unreachable API server, a Traefik group that is
- * not installed, paging, and a kubeconfig context instead of AKS.
+ * contract, random faults that change nothing, an unreachable API server, a proxy answering 200
+ * without a list, a Traefik group that is not installed, failed IngressRouteTCP and Service
+ * lists, paging, and a kubeconfig context instead of AKS.
  */
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,6 +14,7 @@ import { createCallPolicy } from "../../../../src/collectors/call-policy.js";
 import {
   createKubernetesCollector,
   type KubernetesCollectorOptions,
+  tlsTargetsOf,
 } from "../../../../src/collectors/kubernetes/index.js";
 import type { CollectorSettings } from "../../../../src/collectors/types.js";
 import type { ClusterTarget, Observation } from "../../../../src/core/index.js";
@@ -115,7 +118,85 @@ describe("createKubernetesCollector", () => {
       ["k8s://aks-hfw-prod/*/traefik.io/IngressRoute/*", "ECONNREFUSED"],
       ["k8s://aks-hfw-prod/*/traefik.containo.us/IngressRoute/*", "ECONNREFUSED"],
       ["k8s://aks-hfw-prod/*/networking.k8s.io/Ingress/*", "ECONNREFUSED"],
+      ["k8s://aks-hfw-prod/*/traefik.io/IngressRouteTCP/*", "ECONNREFUSED"],
+      ["k8s://aks-hfw-prod/*/traefik.containo.us/IngressRouteTCP/*", "ECONNREFUSED"],
+      ["k8s://aks-hfw-prod/*/core/Service/*", "ECONNREFUSED"],
     ]);
+  });
+
+  it("reports every list as UnexpectedResponse when a proxy answers 200 without items", async () => {
+    const proxy = createHttpServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end("{}");
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as AddressInfo;
+
+    try {
+      const observations = await collect(CLUSTER, async () => ({
+        server: `http://127.0.0.1:${port}`,
+        // Plain HTTP on loopback: the client refuses it unless TLS verification is off.
+        skipTlsVerify: true,
+      }));
+
+      expect(observations.map((o) => [o.id, o.error?.code])).toEqual([
+        ["k8s://aks-hfw-prod/_/core/Namespace/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/traefik.io/IngressRoute/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/traefik.containo.us/IngressRoute/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/networking.k8s.io/Ingress/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/traefik.io/IngressRouteTCP/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/traefik.containo.us/IngressRouteTCP/*", "UnexpectedResponse"],
+        ["k8s://aks-hfw-prod/*/core/Service/*", "UnexpectedResponse"],
+      ]);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it("reports a failed IngressRouteTCP list as an error observation per Traefik group", async () => {
+    emulator.setFaults([
+      { api: "kubernetes", path: "ingressroutetcps", kind: "error", status: 403 },
+    ]);
+
+    try {
+      const observations = await collect();
+
+      expect(
+        observations
+          .filter((o) => o.error !== undefined)
+          .map((o) => [o.id, o.type, o.error?.statusCode]),
+      ).toEqual([
+        ["k8s://aks-hfw-prod/*/traefik.io/IngressRouteTCP/*", "traefik.io/IngressRouteTCP", 403],
+        [
+          "k8s://aks-hfw-prod/*/traefik.containo.us/IngressRouteTCP/*",
+          "traefik.containo.us/IngressRouteTCP",
+          403,
+        ],
+      ]);
+    } finally {
+      emulator.setFaults([]);
+    }
+  });
+
+  it("reports failed Services as an error observation and gives the cluster no TLS endpoints", async () => {
+    const clean = tlsTargetsOf(await collect());
+    emulator.setFaults([
+      { api: "kubernetes", path: "^/api/v1/services", kind: "error", status: 403 },
+    ]);
+
+    try {
+      const observations = await collect();
+
+      expect(
+        observations
+          .filter((o) => o.error !== undefined)
+          .map((o) => [o.id, o.type, o.error?.statusCode]),
+      ).toEqual([["k8s://aks-hfw-prod/*/core/Service/*", "Service", 403]]);
+      expect(clean.length).toBeGreaterThan(0);
+      expect(tlsTargetsOf(observations)).toEqual([]);
+    } finally {
+      emulator.setFaults([]);
+    }
   });
 
   it("treats a Traefik API group that is not installed (404) as having no objects", async () => {

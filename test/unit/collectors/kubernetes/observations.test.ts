@@ -17,6 +17,7 @@ import type { Observation } from "../../../../src/core/index.js";
 
 const SNAPSHOT = join(import.meta.dirname, "../../../../estates/demo/snapshot");
 const OBSERVED_AT = "2026-11-23T05:58:00Z";
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 const CONFIG = {
   entryPoints: { web: { tls: false }, websecure: { tls: true } },
   allowCrossNamespace: false,
@@ -214,6 +215,101 @@ describe("buildClusterObservations", () => {
     expect(observations.filter((o) => o.type === "traefik.containo.us/IngressRoute")).toHaveLength(
       2,
     );
+  });
+
+  it("reports an error observation per failed IngressRouteTCP group, standing for its hosts", () => {
+    const { snapshot } = demoSnapshot("aks-hfw-prod");
+    const failure = {
+      code: "Forbidden",
+      message: "ingressroutetcps.traefik.io is forbidden",
+      statusCode: 403,
+      requestId: "r-2",
+    };
+
+    const observations = buildClusterObservations(
+      {
+        ...snapshot,
+        ingressRouteTcps: { ...snapshot.ingressRouteTcps, "traefik.io": { ok: false, failure } },
+      },
+      CONFIG,
+      OBSERVED_AT,
+    );
+
+    expect(observations.filter((o) => o.error !== undefined)).toEqual([
+      {
+        id: "k8s://aks-hfw-prod/*/traefik.io/IngressRouteTCP/*",
+        type: "traefik.io/IngressRouteTCP",
+        scope: "aks-hfw-prod",
+        source: { api: "kubernetes", apiVersion: "traefik.io/v1alpha1", observedAt: OBSERVED_AT },
+        error: failure,
+      },
+    ]);
+  });
+
+  it("reports one error observation of type Service when Services failed", () => {
+    const { snapshot } = demoSnapshot("aks-hfw-prod");
+    const failure = { code: "Forbidden", message: "services is forbidden", statusCode: 403 };
+
+    const observations = buildClusterObservations(
+      { ...snapshot, services: { ok: false, failure } },
+      CONFIG,
+      OBSERVED_AT,
+    );
+
+    expect(observations.filter((o) => o.error !== undefined)).toEqual([
+      {
+        id: "k8s://aks-hfw-prod/*/core/Service/*",
+        type: "Service",
+        scope: "aks-hfw-prod",
+        source: { api: "kubernetes", apiVersion: "v1", observedAt: OBSERVED_AT },
+        error: failure,
+      },
+    ]);
+  });
+
+  it("drops managedFields and the last-applied-configuration annotation from documents and joins", () => {
+    const { snapshot } = demoSnapshot("aks-hfw-prod");
+    const withCopies = (object: KubeObject): KubeObject => ({
+      ...object,
+      metadata: {
+        ...object.metadata,
+        annotations: {
+          ...object.metadata?.annotations,
+          [LAST_APPLIED]: JSON.stringify({ spec: { basicAuth: { users: ["admin:$apr1$x"] } } }),
+          "vigil.test/kept": "yes",
+        },
+        managedFields: [{ manager: "kubectl", fieldsV1: { "f:spec": {} } }],
+      },
+    });
+    const listed = (l: Listed): Listed => (l.ok ? ok(l.items.map(withCopies)) : l);
+    const grouped = (l: ListedByGroup): ListedByGroup => ({
+      "traefik.io": listed(l["traefik.io"]),
+      "traefik.containo.us": listed(l["traefik.containo.us"]),
+    });
+    const plain = buildClusterObservations(snapshot, CONFIG, OBSERVED_AT);
+
+    const observations = buildClusterObservations(
+      {
+        ...snapshot,
+        namespaces: listed(snapshot.namespaces),
+        networkPolicies: listed(snapshot.networkPolicies),
+        ingresses: listed(snapshot.ingresses),
+        ingressRoutes: grouped(snapshot.ingressRoutes),
+        middlewares: grouped(snapshot.middlewares),
+      },
+      CONFIG,
+      OBSERVED_AT,
+    );
+
+    const text = JSON.stringify(observations);
+    expect(text).not.toContain("managedFields");
+    expect(text).not.toContain(LAST_APPLIED);
+    expect(text).not.toContain("basicAuth");
+    const middleware = observations
+      .flatMap((o) => (joinedOf(o).middlewares ?? []) as KubeObject[])
+      .find((m) => m.kind === "Middleware");
+    expect(middleware?.metadata?.annotations?.["vigil.test/kept"]).toBe("yes");
+    expect(observations).toHaveLength(plain.length);
   });
 
   it("records a gap on joined.cluster when the AKS cluster could not be read", () => {

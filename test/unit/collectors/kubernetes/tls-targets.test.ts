@@ -133,6 +133,32 @@ describe("tlsTargetsOf", () => {
     ]);
   });
 
+  it("probes nothing for a cluster whose Services could not be listed, not the host on 443", () => {
+    const observations = [routeObservation("Host(`a.example.com`)", true)];
+    const tcp: KubeObject = {
+      apiVersion: "traefik.io/v1alpha1",
+      kind: "IngressRouteTCP",
+      metadata: { name: "pg", namespace: "db" },
+      spec: { routes: [{ match: "HostSNI(`pg.example.com`)" }], tls: {} },
+    };
+    rememberExposure(observations, { cluster: "aks-a", services: undefined, tcpRoutes: [tcp] });
+
+    const targets = tlsTargetsOf(observations);
+
+    expect(targets).toEqual([]);
+  });
+
+  it("uses Services given by cluster name even when the collector could not list them", () => {
+    const observations = [routeObservation("Host(`a.example.com`)", true)];
+    rememberExposure(observations, { cluster: "aks-a", services: undefined, tcpRoutes: [] });
+
+    const targets = tlsTargetsOf(observations, { "aks-a": [TRAEFIK] });
+
+    expect(targets).toEqual([
+      { host: "10.61.4.10", port: 8443, sni: "a.example.com", set: "aks-a" },
+    ]);
+  });
+
   it("probes the host itself on 443 when the Traefik address is unknown", () => {
     const targets = tlsTargetsOf([routeObservation("Host(`a.example.com`)", true, "aks-b")]);
 

@@ -150,8 +150,20 @@ describe("resolveTlsOption", () => {
       },
     ],
     [
-      "cross-namespace-denied: @kubernetescrd references while allowCrossNamespace is off",
+      "cross-namespace-denied: an @kubernetescrd id naming the route's own namespace while allowCrossNamespace is off",
       { options: { name: "odoo-prod-modern-tls@kubernetescrd" } },
+      [MODERN],
+      false,
+      {
+        resolution: "cross-namespace-denied",
+        name: "odoo-prod-modern-tls@kubernetescrd",
+        namespace: null,
+        spec: null,
+      },
+    ],
+    [
+      "cross-namespace-denied: an @kubernetescrd id whose namespace field is the route's own while allowCrossNamespace is off",
+      { options: { name: "odoo-prod-modern-tls@kubernetescrd", namespace: "odoo-prod" } },
       [MODERN],
       false,
       {
@@ -200,15 +212,16 @@ describe("resolveTlsOption", () => {
     expect(result).toEqual({ problem: FORBIDDEN });
   });
 
-  it("reports a problem for a TLS option of another Traefik provider", () => {
-    const result = resolveTlsOption(
-      route({ options: { name: "strict@file" } }),
-      { items: [] },
-      false,
-    );
+  it.each([[{ name: "strict@file" }], [{ name: "strict@file", namespace: "traefik" }]])(
+    "reports a problem, not cross-namespace-denied, for a TLS option of another Traefik provider (%o)",
+    (options) => {
+      const result = resolveTlsOption(route({ options }), { items: [] }, false);
 
-    expect(result?.problem?.code).toBe("TlsOptionOtherProvider");
-  });
+      expect(result).toEqual({
+        problem: expect.objectContaining({ code: "TlsOptionOtherProvider" }),
+      });
+    },
+  );
 });
 
 describe("resolveRouteMiddlewares", () => {
