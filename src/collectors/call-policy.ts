@@ -11,7 +11,7 @@ import type {
   PipelineResponse,
   SendRequest,
 } from "@azure/core-rest-pipeline";
-import type { CloudEndpoints } from "../core/index.js";
+import { type CloudEndpoints, VigilError } from "../core/index.js";
 import { type ApiName, CollectionError } from "./errors.js";
 
 /** Which budget a call draws on: the API and its partition (subscription id, tenant, cluster, host). */
@@ -39,7 +39,7 @@ export interface CallStats {
 export interface CallPolicy {
   /**
    * Run one call under the policy: wait for a concurrency slot and budget, retry what is
-   * retryable, and give up at the deadline.
+   * retryable, and give up at the deadline (also while waiting for a slot: `DeadlineExceeded`).
    * @throws CollectionError when the call finally fails.
    */
   call<T>(
@@ -48,7 +48,11 @@ export interface CallPolicy {
     fn: (abortSignal: AbortSignal) => Promise<T>,
     options?: CallOptions,
   ): Promise<T>;
-  /** The same rules as a core-rest-pipeline policy for Azure SDK clients (position "perCall"). */
+  /**
+   * The same rules as a core-rest-pipeline policy for Azure SDK clients (position "perCall"),
+   * except that only GET, HEAD and the POSTs that only read (Resource Graph queries,
+   * `listClusterUserCredential`) are retried: any other request is sent once.
+   */
   pipelinePolicy(key: CallKey, options?: CallOptions): PipelinePolicy;
   stats(): CallStats;
 }
@@ -158,6 +162,11 @@ const RETRYABLE_NETWORK_CODES = new Set([
 ]);
 const RETRYABLE_MESSAGES = /socket hang up|premature close|aborted|other side closed|terminated/i;
 const TRUNCATED_CODES = new Set(["PARSE_ERROR", "TruncatedBody"]);
+// Reads sent as POST: the only POSTs retried (a retried write could be applied twice).
+const RETRYABLE_POST_PATHS = [
+  /\/providers\/Microsoft\.ResourceGraph\/resources$/i,
+  /\/listClusterUserCredential$/i,
+];
 
 const callContext = new AsyncLocalStorage<CallOptions>();
 
@@ -242,11 +251,55 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
     );
   }
 
+  /**
+   * Take an API slot and a partition slot, or neither: false when the deadline passes first (the
+   * wait is timed with `sleep`, the policy's clock); an abort rejects with its reason.
+   */
+  async function acquireBoth(
+    apiSlot: Semaphore,
+    partitionSlot: Semaphore,
+    abortSignal: AbortSignal | undefined,
+    deadline: number,
+  ): Promise<boolean> {
+    abortSignal?.throwIfAborted();
+    if (apiSlot.tryAcquire()) {
+      if (partitionSlot.tryAcquire()) return true;
+      apiSlot.release();
+    }
+    if (clock.now() >= deadline) return false;
+    const waiting = new AbortController();
+    const signal =
+      abortSignal !== undefined ? AbortSignal.any([abortSignal, waiting.signal]) : waiting.signal;
+    if (Number.isFinite(deadline)) {
+      // The timer is stopped (its sleep aborted) once both slots are taken.
+      sleep(deadline - clock.now(), waiting.signal).then(
+        () => waiting.abort(SLOT_DEADLINE),
+        () => undefined,
+      );
+    }
+    try {
+      await apiSlot.acquire(signal);
+      try {
+        await partitionSlot.acquire(signal);
+      } catch (error) {
+        apiSlot.release();
+        throw error;
+      }
+      return true;
+    } catch (error) {
+      if (waiting.signal.reason === SLOT_DEADLINE && abortSignal?.aborted !== true) return false;
+      throw error;
+    } finally {
+      if (!waiting.signal.aborted) waiting.abort(SLOT_ACQUIRED);
+    }
+  }
+
   async function run<T>(
     key: CallKey,
     operation: string,
     fn: (abortSignal: AbortSignal) => Promise<T>,
     callOptions: CallOptions,
+    attemptLimit = maxAttempts,
   ): Promise<T> {
     const { abortSignal, deadlineMs } = callOptions;
     const deadline = deadlineMs ?? Number.POSITIVE_INFINITY;
@@ -262,15 +315,32 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
           count(counters.failures, key.api);
           throw deadlineError(key, operation, last);
         }
-        if (waitInMs > 0) await sleep(waitInMs, abortSignal);
+        if (waitInMs > 0) {
+          try {
+            await sleep(waitInMs, abortSignal);
+          } catch (error) {
+            // No request was sent: the reserved read goes back to the budget.
+            bucket.refund();
+            throw error;
+          }
+        }
       }
       const [apiSlot, partitionSlot] = slotsFor(key);
-      await apiSlot.acquire(abortSignal);
+      let acquired: boolean;
       try {
-        await partitionSlot.acquire(abortSignal);
+        acquired = await acquireBoth(apiSlot, partitionSlot, abortSignal, deadline);
       } catch (error) {
-        apiSlot.release();
+        bucket?.refund();
         throw error;
+      }
+      if (!acquired) {
+        // No request was sent: the reserved read goes back to the budget.
+        bucket?.refund();
+        count(counters.failures, key.api);
+        throw new CollectionError(
+          `${operation}: deadline reached while waiting for a ${key.api} call slot`,
+          { source: key.api, code: "DeadlineExceeded", retryable: false },
+        );
       }
       let outcome: { ok: true; value: T } | { ok: false; error: unknown; timedOut: boolean };
       try {
@@ -300,7 +370,7 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
       if (classified.kind === "aborted") throw outcome.error;
       const giveUp =
         !classified.retryable ||
-        attempt >= maxAttempts ||
+        attempt >= attemptLimit ||
         (classified.retryAfterInMs ?? 0) > maxRetryAfter;
       if (giveUp) {
         count(counters.failures, key.api);
@@ -331,7 +401,8 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
             (signal): signal is AbortSignal => signal !== undefined,
           );
           const abortSignal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
-          const operation = `${request.method} ${new URL(request.url).pathname}`;
+          const path = new URL(request.url).pathname;
+          const operation = `${request.method} ${path}`;
           return run(
             key,
             operation,
@@ -347,6 +418,8 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
               ...(abortSignal !== undefined ? { abortSignal } : {}),
               ...(scoped.deadlineMs !== undefined ? { deadlineMs: scoped.deadlineMs } : {}),
             },
+            // A write, or a POST not known to only read, is sent once: a retry could repeat it.
+            isRetryableRequest(request.method, path) ? maxAttempts : 1,
           );
         },
       };
@@ -361,6 +434,17 @@ export function createCallPolicy(options: CreateCallPolicyOptions = {}): CallPol
     },
   };
 }
+
+/** Whether a request may be sent again: GET, HEAD, and the POSTs that only read. */
+function isRetryableRequest(method: string, path: string): boolean {
+  const verb = method.toUpperCase();
+  if (verb === "GET" || verb === "HEAD") return true;
+  return verb === "POST" && RETRYABLE_POST_PATHS.some((pattern) => pattern.test(path));
+}
+
+/** Why a slot wait's timer was stopped: the deadline passed, or the slots were taken. */
+const SLOT_DEADLINE = Symbol("slot deadline");
+const SLOT_ACQUIRED = Symbol("slot acquired");
 
 /** The client-side bucket for an ARM read budget (the hourly model becomes a slow refill). */
 function armRateLimit(budget: CloudEndpoints["armReadBudget"] | undefined): RateLimit {
@@ -410,7 +494,7 @@ async function attemptOnce<T>(
 }
 
 /** An HTTP error response seen by the pipeline policy, before any SDK turns it into its error. */
-class HttpResponseError extends Error {
+class HttpResponseError extends VigilError {
   readonly statusCode: number;
   readonly response: PipelineResponse;
   constructor(response: PipelineResponse) {
@@ -422,7 +506,7 @@ class HttpResponseError extends Error {
 }
 
 /** A 2xx response whose JSON body does not parse: cut off in transit. */
-class TruncatedBodyError extends Error {
+class TruncatedBodyError extends VigilError {
   readonly code = "TruncatedBody";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -581,14 +665,16 @@ export function classifyError(error: unknown, nowMs: number = Date.now()): Error
   }
 
   // Status: RestError.statusCode; Kubernetes ApiException.code (a number); our HttpResponseError.
-  const status =
+  // A 2xx status is no HTTP failure: a RestError PARSE_ERROR carries the 200 whose body was cut.
+  const anyStatus =
     typeof record.statusCode === "number"
       ? record.statusCode
       : typeof record.code === "number"
         ? record.code
-        : typeof record.response?.status === "number" && record.response.status >= 400
+        : typeof record.response?.status === "number"
           ? record.response.status
           : undefined;
+  const status = anyStatus !== undefined && anyStatus >= 400 ? anyStatus : undefined;
   const headers = (record.response?.headers ?? record.headers) as HeaderBag | undefined;
   const requestId =
     header(headers, "x-ms-request-id") ??
@@ -705,6 +791,13 @@ class Semaphore {
   private active = 0;
   private readonly waiters: { resolve: () => void; reject: (reason: unknown) => void }[] = [];
   constructor(private readonly limit: number) {}
+
+  /** Take a slot if one is free now (and nobody is queued for it). */
+  tryAcquire(): boolean {
+    if (this.active >= this.limit || this.waiters.length > 0) return false;
+    this.active++;
+    return true;
+  }
 
   acquire(abortSignal?: AbortSignal): Promise<void> {
     if (abortSignal?.aborted) return Promise.reject(abortSignal.reason);

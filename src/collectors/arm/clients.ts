@@ -21,6 +21,7 @@ import {
   type HttpClient,
   type Pipeline,
   type PipelinePolicy,
+  type PipelineResponse,
 } from "@azure/core-rest-pipeline";
 import { classifyError } from "../call-policy.js";
 import { type ApiName, CollectionError } from "../errors.js";
@@ -44,65 +45,131 @@ export interface SubscriptionClients {
   monitor: MonitorClient;
 }
 
-/** One captured response: the final 2xx JSON body of one request. */
+/** One captured response: the final 2xx body of one request, parsed when it is JSON. */
 interface CapturedBody {
   url: string;
   body: unknown;
 }
 
+/** The captured body of a 2xx response that is not JSON (a proxy's page, an empty body). */
+const NOT_JSON: unique symbol = Symbol("not JSON");
+
 const captureStore = new AsyncLocalStorage<CapturedBody[]>();
 
 /**
- * Records the parsed JSON body of every successful response made inside {@link captureBodies}.
- * It sits outside the call policy, so it sees only the response the policy finally accepted.
+ * Records the body of every successful response made inside {@link captureBodies}: parsed JSON,
+ * or {@link NOT_JSON}. It sits outside the call policy, so it sees only the response the policy
+ * finally accepted.
  */
 const capturePolicy: PipelinePolicy = {
   name: "vigilCaptureRawBody",
   async sendRequest(request, next) {
     const response = await next(request);
     const sink = captureStore.getStore();
-    const text = response.bodyAsText;
-    if (sink !== undefined && response.status < 300 && typeof text === "string" && text !== "") {
-      // The call policy has already proved the JSON parses; a non-JSON body is not captured.
-      if (/json/i.test(response.headers.get("content-type") ?? "")) {
-        sink.push({ url: request.url, body: JSON.parse(text) as unknown });
-      }
+    if (sink !== undefined && response.status >= 200 && response.status < 300) {
+      sink.push({ url: request.url, body: parseJsonBody(response) });
     }
     return response;
   },
 };
 
+function parseJsonBody(response: PipelineResponse): unknown {
+  const text = response.bodyAsText;
+  if (typeof text !== "string" || text === "") return NOT_JSON;
+  if (!/json/i.test(response.headers.get("content-type") ?? "")) return NOT_JSON;
+  // The call policy has already proved that a JSON body parses.
+  return JSON.parse(text) as unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A 2xx response that is not what the API answers (a proxy's `{}`, an HTML page). */
+function unexpectedResponse(source: ApiName, url: string, expected: string): CollectionError {
+  return new CollectionError(`${new URL(url).pathname}: the 2xx response is not ${expected}`, {
+    source,
+    code: "UnexpectedResponse",
+    retryable: false,
+  });
+}
+
 /**
- * Run `fn` and return the raw JSON bodies of the responses it received, in order (one per page).
+ * Run `fn` and return the raw bodies of the 2xx responses it received, in order (one per page):
+ * parsed JSON, or {@link NOT_JSON}.
  * @throws CollectionError when the call finally failed (other errors pass through as they are).
  */
-export async function captureBodies(
-  source: ApiName,
-  fn: () => Promise<unknown>,
-): Promise<unknown[]> {
+async function captureRaw(source: ApiName, fn: () => Promise<unknown>): Promise<CapturedBody[]> {
   const sink: CapturedBody[] = [];
   try {
     await captureStore.run(sink, fn);
   } catch (error) {
     throw asCollectionError(source, error);
   }
-  return sink.map((entry) => entry.body);
+  return sink;
 }
 
-/** The `value` items of every captured page of a list, in order. */
+/**
+ * Run `fn` and return the raw JSON bodies of the responses it received, in order (one per page).
+ * @throws CollectionError when the call finally failed, or `UnexpectedResponse` when a 2xx
+ * response had no JSON body (other errors pass through as they are)
+ */
+export async function captureBodies(
+  source: ApiName,
+  fn: () => Promise<unknown>,
+): Promise<unknown[]> {
+  const captured = await captureRaw(source, fn);
+  const bad = captured.find((entry) => entry.body === NOT_JSON);
+  if (bad !== undefined) throw unexpectedResponse(source, bad.url, "JSON");
+  return captured.map((entry) => entry.body);
+}
+
+/**
+ * Run `fn`, which reads every page of an ARM list, and return the pages' raw JSON bodies. Each
+ * page must be an object with a `value` array: a 2xx page without one (a proxy's `{}`, an HTML
+ * page) is not an empty list.
+ * @throws CollectionError `UnexpectedResponse` for such a page, or the call's final failure
+ */
+export async function captureListPages(
+  source: ApiName,
+  fn: () => Promise<unknown>,
+): Promise<Record<string, unknown>[]> {
+  const sink: CapturedBody[] = [];
+  let failure: CollectionError | undefined;
+  try {
+    await captureStore.run(sink, fn);
+  } catch (error) {
+    // An abort is rethrown here; any other failure waits: an SDK may trip over the odd page.
+    failure = asCollectionError(source, error);
+  }
+  const bad = sink.find((entry) => !isRecord(entry.body) || !Array.isArray(entry.body.value));
+  if (bad !== undefined) throw unexpectedResponse(source, bad.url, "a list with a value array");
+  if (failure !== undefined) throw failure;
+  if (sink.length === 0) {
+    throw new CollectionError("the list received no response body", {
+      source,
+      code: "UnexpectedResponse",
+      retryable: false,
+    });
+  }
+  return sink.map((entry) => entry.body as Record<string, unknown>);
+}
+
+/**
+ * The `value` items of every captured page of a list, in order.
+ * @throws CollectionError `UnexpectedResponse` for a 2xx page without a `value` array, or the
+ * list's final failure
+ */
 export async function captureList(
   source: ApiName,
   pages: () => AsyncIterable<unknown>,
 ): Promise<Record<string, unknown>[]> {
-  const bodies = await captureBodies(source, async () => {
+  const bodies = await captureListPages(source, async () => {
     for await (const _page of pages()) {
       // Pages are read for their raw bodies; the SDK's renamed models are not used.
     }
   });
-  return bodies.flatMap((body) => {
-    const value = (body as { value?: unknown } | undefined)?.value;
-    return Array.isArray(value) ? (value as Record<string, unknown>[]) : [];
-  });
+  return bodies.flatMap((body) => body.value as Record<string, unknown>[]);
 }
 
 /**
@@ -126,9 +193,13 @@ export async function captureGet(
   source: ApiName,
   fn: () => Promise<unknown>,
 ): Promise<Record<string, unknown>> {
-  const bodies = await captureBodies(source, fn);
-  const body = bodies.at(-1);
-  if (typeof body !== "object" || body === null) {
+  const captured = await captureRaw(source, fn);
+  const last = captured.at(-1);
+  if (last !== undefined && !isRecord(last.body)) {
+    throw unexpectedResponse(source, last.url, "a JSON object");
+  }
+  const body = last?.body;
+  if (!isRecord(body)) {
     throw new CollectionError("the response had no JSON body", {
       source,
       code: "EmptyBody",

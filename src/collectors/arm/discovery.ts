@@ -8,7 +8,13 @@ import type { ClusterTarget } from "../../core/index.js";
 import { runWithCallOptions } from "../call-policy.js";
 import { CollectionError } from "../errors.js";
 import type { CollectorSettings } from "../types.js";
-import { API_VERSIONS, captureBodies, captureGet, clientsFor, sendTenantGet } from "./clients.js";
+import {
+  API_VERSIONS,
+  captureGet,
+  captureListPages,
+  clientsFor,
+  sendTenantGet,
+} from "./clients.js";
 import { listTopLevel, passesFilters, TOP_LEVEL_TYPES } from "./inventory.js";
 
 /** Options of the discovery calls. */
@@ -57,11 +63,10 @@ export function listSubscriptions(
       `${settings.cloud.armEndpoint}/subscriptions?api-version=${API_VERSIONS.subscriptions}`;
     while (url !== undefined) {
       const pageUrl: string = url;
-      const [body] = await captureBodies("arm", () =>
+      const [page] = await captureListPages("arm", () =>
         sendTenantGet(settings, pageUrl, options.abortSignal),
       );
-      const page = (body ?? {}) as { value?: unknown; nextLink?: unknown };
-      for (const item of Array.isArray(page.value) ? page.value : []) {
+      for (const item of (page?.value ?? []) as unknown[]) {
         const record = item as Record<string, unknown>;
         if (typeof record.subscriptionId !== "string") continue;
         found.push({
@@ -71,7 +76,8 @@ export function listSubscriptions(
           ...(typeof record.tenantId === "string" ? { tenantId: record.tenantId } : {}),
         });
       }
-      url = typeof page.nextLink === "string" && page.nextLink !== "" ? page.nextLink : undefined;
+      const nextLink = page?.nextLink;
+      url = typeof nextLink === "string" && nextLink !== "" ? nextLink : undefined;
     }
     return found;
   });
@@ -129,9 +135,7 @@ export function getAksConnection(
     const kubeconfigs = Array.isArray(body.kubeconfigs) ? body.kubeconfigs : [];
     const value = (kubeconfigs[0] as { value?: unknown } | undefined)?.value;
     if (typeof value !== "string") throw noServer(cluster.resourceId, "no kubeconfig returned");
-    const kubeconfig = parseYaml(Buffer.from(value, "base64").toString("utf8")) as {
-      clusters?: { cluster?: { server?: unknown; "certificate-authority-data"?: unknown } }[];
-    };
+    const kubeconfig = parseKubeconfig(cluster.resourceId, value);
     const entry = kubeconfig.clusters?.[0]?.cluster;
     const server = entry?.server;
     const caData = entry?.["certificate-authority-data"];
@@ -173,6 +177,29 @@ function managedClusterParts(resourceId: string): [string, string, string] {
     );
   if (match === null) throw new TypeError(`not a managed cluster id: ${resourceId}`);
   return [match[1] ?? "", match[2] ?? "", match[3] ?? ""];
+}
+
+interface Kubeconfig {
+  clusters?: { cluster?: { server?: unknown; "certificate-authority-data"?: unknown } }[];
+}
+
+/**
+ * The kubeconfig of a cluster's credential, parsed. The YAML parser's errors quote the source
+ * lines, which hold credentials: they are replaced by a fixed message, with no cause kept.
+ * @throws CollectionError `InvalidKubeconfig` when the YAML does not parse to a mapping
+ */
+function parseKubeconfig(resourceId: string, base64: string): Kubeconfig {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(Buffer.from(base64, "base64").toString("utf8"));
+  } catch (error) {
+    if (!(error instanceof Error) || !/^YAML/.test(error.name)) throw error;
+    throw noServer(resourceId, "the kubeconfig is not valid YAML");
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw noServer(resourceId, "the kubeconfig is not a YAML mapping");
+  }
+  return parsed as Kubeconfig;
 }
 
 function noServer(resourceId: string, why: string): CollectionError {

@@ -139,6 +139,7 @@ export async function queryResourceGraph(
   for (let start = 0; start < subscriptionIds.length; start += ARG_SUBSCRIPTION_BATCH) {
     const subscriptions = subscriptionIds.slice(start, start + ARG_SUBSCRIPTION_BATCH);
     let skipToken: string | undefined;
+    let received = 0;
     do {
       const token = skipToken;
       const page = await settings.callPolicy.call(
@@ -158,22 +159,52 @@ export async function queryResourceGraph(
             // ms-rest-js declares its own AbortSignalLike; a DOM AbortSignal satisfies it at runtime.
             { abortSignal: abortSignal as unknown as ArgRequestOptions["abortSignal"] },
           );
-          const text = result._response.bodyAsText;
-          return JSON.parse(text) as { data?: unknown; $skipToken?: string };
+          return JSON.parse(result._response.bodyAsText) as unknown;
         },
         options,
       );
-      if (!Array.isArray(page.data)) {
-        throw new CollectionError("Resource Graph answered without a data array", {
-          source: "resource-graph",
-          code: "UnexpectedResponse",
-        });
-      }
-      for (const row of page.data as ArmBody[]) rows.push(toArmShape(row, canonical));
-      skipToken = page.$skipToken;
-    } while (skipToken !== undefined && skipToken !== "");
+      const { data, skipToken: next } = resourceGraphPage(page, received);
+      received += data.length;
+      for (const row of data) rows.push(toArmShape(row, canonical));
+      skipToken = next;
+    } while (skipToken !== undefined);
   }
   return rows;
+}
+
+/** One Resource Graph page, checked: its rows and the token of the next page. */
+export interface ResourceGraphPage {
+  data: ArmBody[];
+  skipToken: string | undefined;
+}
+
+/**
+ * Check one Resource Graph response body (`resultFormat: objectArray`) and return its rows. A
+ * page that says it left rows out (`resultTruncated: "true"`), or a last page (no `$skipToken`)
+ * that leaves the query short of its `totalRecords`, does not complete the list.
+ * @param rowsBefore rows the earlier pages of the same query returned
+ * @throws CollectionError `UnexpectedResponse` without a data array, `Truncated` when rows are missing
+ */
+export function resourceGraphPage(body: unknown, rowsBefore = 0): ResourceGraphPage {
+  const page = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  if (!Array.isArray(page.data)) {
+    throw new CollectionError("Resource Graph answered without a data array", {
+      source: "resource-graph",
+      code: "UnexpectedResponse",
+    });
+  }
+  const skipToken =
+    typeof page.$skipToken === "string" && page.$skipToken !== "" ? page.$skipToken : undefined;
+  const received = rowsBefore + page.data.length;
+  const total = typeof page.totalRecords === "number" ? page.totalRecords : undefined;
+  const truncated = page.resultTruncated === true || page.resultTruncated === "true";
+  if (truncated || (skipToken === undefined && total !== undefined && received < total)) {
+    throw new CollectionError(
+      `Resource Graph returned ${received} of ${total ?? "more"} rows with no page to fetch the rest`,
+      { source: "resource-graph", code: "Truncated", retryable: false },
+    );
+  }
+  return { data: page.data as ArmBody[], skipToken };
 }
 
 function toArmShape(row: ArmBody, canonical: Map<string, TopLevelType>): ArmBody {

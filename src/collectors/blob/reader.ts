@@ -9,7 +9,7 @@ import { rootCertificates } from "node:tls";
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy, TlsSettings } from "@azure/core-rest-pipeline";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { InputErrors, type Observation } from "../../core/index.js";
+import { type CollectionFailure, InputErrors, type Observation } from "../../core/index.js";
 import { runWithCallOptions } from "../call-policy.js";
 import { CollectionError, isCollectionError } from "../errors.js";
 import type { CollectorSettings } from "../types.js";
@@ -55,7 +55,13 @@ export interface DrillRecord {
 /** Every drill record found: the valid ones, the rejected ones, and both as observations. */
 export interface DrillRecordsResult {
   records: DrillRecord[];
+  /** Blobs rejected: not JSON, not valid, a duplicate id, or not read (also in `readFailures`). */
   invalid: { name: string; errors: string[] }[];
+  /**
+   * Blobs that could not be read (the download failed, not the schema): the records are
+   * incomplete, so no server's drills are known to be complete.
+   */
+  readFailures: { name: string; failure: CollectionFailure }[];
   /** `vigil/DrillRecord` observations: valid records, and an `error` one per rejected blob. */
   observations: Observation[];
 }
@@ -251,7 +257,12 @@ export function createBlobReader(
         );
       }
       const validate = drillRecordValidator();
-      const result: DrillRecordsResult = { records: [], invalid: [], observations: [] };
+      const result: DrillRecordsResult = {
+        records: [],
+        invalid: [],
+        readFailures: [],
+        observations: [],
+      };
       const seen = new Set<string>();
       const source = () => ({ api: "drills", apiVersion: "1", observedAt: seconds(clock()) });
       const reject = (name: string, errors: string[], failure?: CollectionError) => {
@@ -275,6 +286,7 @@ export function createBlobReader(
           if (listOptions.abortSignal?.aborted === true) throw error;
           const failure = asCollectionError(error, `read drill record blob ${name}`);
           reject(name, [failure.message], failure);
+          result.readFailures.push({ name, failure: failure.toFailure() });
           continue;
         }
         let record: unknown;

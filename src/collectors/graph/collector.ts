@@ -81,7 +81,7 @@ function parseJson(response: PipelineResponse, url: string): GraphListPage {
       {
         source: "graph",
         statusCode: response.status,
-        code: "InvalidResponse",
+        code: "UnexpectedResponse",
       },
       { cause },
     );
@@ -89,7 +89,7 @@ function parseJson(response: PipelineResponse, url: string): GraphListPage {
   throw new CollectionError(`GET ${url}: the response is not a JSON object`, {
     source: "graph",
     statusCode: response.status,
-    code: "InvalidResponse",
+    code: "UnexpectedResponse",
   });
 }
 
@@ -146,9 +146,18 @@ export function createGraphCollector(
         headers: createHttpHeaders({ accept: "application/json" }),
         ...(abortSignal !== undefined ? { abortSignal } : {}),
       });
-      const page = parseJson(await pipeline.sendRequest(httpClient, request), url);
+      const response = await pipeline.sendRequest(httpClient, request);
+      const page = parseJson(response, url);
+      // A 2xx list without a value array (a proxy's `{}`) is not an empty list.
+      if (!Array.isArray(page.value)) {
+        throw new CollectionError(`GET ${url}: the response has no value array`, {
+          source: "graph",
+          statusCode: response.status,
+          code: "UnexpectedResponse",
+        });
+      }
       first ??= page;
-      value.push(...(Array.isArray(page.value) ? page.value : []));
+      value.push(...page.value);
       url = typeof page["@odata.nextLink"] === "string" ? page["@odata.nextLink"] : undefined;
     }
     const { "@odata.nextLink": _next, value: _value, ...rest } = first ?? {};

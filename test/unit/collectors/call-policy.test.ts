@@ -16,6 +16,7 @@ import {
   runWithCallOptions,
 } from "../../../src/collectors/call-policy.js";
 import { CollectionError } from "../../../src/collectors/errors.js";
+import { VigilError } from "../../../src/core/index.js";
 
 const ARM: CallKey = { api: "arm", partition: "sub-a" };
 
@@ -213,6 +214,86 @@ describe("createCallPolicy", () => {
     expect(time.sleeps.map((s) => s.ms)).toEqual([1_800_000]);
   });
 
+  it("gives up with DeadlineExceeded when the deadline passes while waiting for a slot", async () => {
+    const time = fakeTime();
+    const policy = createCallPolicy({
+      ...time,
+      concurrency: { arm: { perApi: 4, perPartition: 1 } },
+    });
+    let finishFirst = () => {};
+    const first = policy.call(
+      ARM,
+      "hold",
+      () =>
+        new Promise<string>((resolve) => {
+          finishFirst = () => resolve("first");
+        }),
+    );
+    const { fn, calls } = failing();
+
+    const error = await policy
+      .call(ARM, "wait", fn, { deadlineMs: time.now + 1000 })
+      .catch((e: unknown) => e);
+    finishFirst();
+
+    expect(error).toBeInstanceOf(CollectionError);
+    expect(error).toMatchObject({ code: "DeadlineExceeded", retryable: false, source: "arm" });
+    expect(calls()).toBe(0);
+    expect(await first).toBe("first");
+    expect(policy.stats().failures).toEqual({ arm: 1 });
+  });
+
+  it("hands the slot on to the next waiter when a call finishes before the deadline", async () => {
+    const policy = createCallPolicy({ concurrency: { arm: { perApi: 4, perPartition: 1 } } });
+    let finishFirst = () => {};
+    let start = () => {};
+    const started = new Promise<void>((resolve) => {
+      start = resolve;
+    });
+    const first = policy.call(
+      ARM,
+      "hold",
+      () =>
+        new Promise<string>((resolve) => {
+          finishFirst = () => resolve("first");
+          start();
+        }),
+    );
+    await started;
+
+    const second = policy.call(ARM, "wait", async () => "second", {
+      deadlineMs: Date.now() + 60_000,
+    });
+    finishFirst();
+
+    expect(await Promise.all([first, second])).toEqual(["first", "second"]);
+  });
+
+  it("returns the read reserved before an aborted wait to the budget", async () => {
+    const time = fakeTime();
+    const controller = new AbortController();
+    const policy = createCallPolicy({
+      ...time,
+      rateLimits: { arm: { capacity: 1, refillPerSecond: 1 } },
+      sleep: async (ms, abortSignal) => {
+        if (abortSignal === controller.signal) {
+          controller.abort(new DOMException("stop", "AbortError"));
+          throw abortSignal.reason;
+        }
+        await time.sleep(ms);
+      },
+    });
+    await policy.call(ARM, "first", async () => 1);
+
+    const aborted = await policy
+      .call(ARM, "aborted", async () => 2, { abortSignal: controller.signal })
+      .catch((e: unknown) => e);
+    await policy.call(ARM, "third", async () => 3);
+
+    expect(aborted).toMatchObject({ name: "AbortError" });
+    expect(time.sleeps.map((s) => s.ms)).toEqual([1000]);
+  });
+
   it("rethrows an abort instead of retrying it", async () => {
     const policy = createCallPolicy(fakeTime());
     const controller = new AbortController();
@@ -279,6 +360,12 @@ describe("classifyError", () => {
     ],
     ["REQUEST_SEND_ERROR", new RestError("socket closed", { code: "ECONNRESET" }), true, "network"],
     ["PARSE_ERROR", new RestError("bad json", { code: "PARSE_ERROR" }), true, "truncated"],
+    [
+      "PARSE_ERROR of a 200",
+      new RestError("bad json", { code: "PARSE_ERROR", statusCode: 200 }),
+      true,
+      "truncated",
+    ],
     ["SyntaxError", new SyntaxError("Unexpected end of JSON input"), true, "truncated"],
     ["ENOTFOUND", networkError("ENOTFOUND"), false, "network"],
     ["AbortError", new DOMException("aborted", "AbortError"), false, "aborted"],
@@ -340,6 +427,69 @@ describe("pipelinePolicy", () => {
       code: "AuthorizationFailed",
       requestId: "rid",
     });
+  });
+
+  it.each([
+    ["GET", url, 3],
+    ["HEAD", url, 3],
+    ["POST", "https://arm.test/providers/Microsoft.ResourceGraph/resources", 3],
+    [
+      "POST",
+      "https://arm.test/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c/listClusterUserCredential",
+      3,
+    ],
+    [
+      "POST",
+      "https://arm.test/subscriptions/s/resourceGroups/g/providers/Microsoft.ContainerService/managedClusters/c/listClusterAdminCredential",
+      1,
+    ],
+    ["PUT", url, 1],
+    ["DELETE", url, 1],
+    ["PATCH", url, 1],
+  ] as const)(
+    "sends %s %s at most %i times when it fails with a 503",
+    async (method, target, expected) => {
+      const time = fakeTime();
+      const policy = createCallPolicy({ ...time, maxAttempts: 3 }).pipelinePolicy(ARM);
+      let sent = 0;
+
+      const error = await policy
+        .sendRequest(createPipelineRequest({ url: target, method }), async (request) => {
+          sent++;
+          return response(503, "{}")(request);
+        })
+        .catch((e: unknown) => e);
+
+      expect(sent).toBe(expected);
+      expect(error).toMatchObject({ name: "CollectionError", statusCode: 503 });
+    },
+  );
+
+  it("keeps the HTTP failure as a VigilError cause of the CollectionError", async () => {
+    const policy = createCallPolicy(fakeTime()).pipelinePolicy(ARM);
+
+    const error = await policy
+      .sendRequest(createPipelineRequest({ url }), async (request) => response(403, "{}")(request))
+      .catch((e: unknown) => e);
+
+    const cause = (error as Error).cause;
+    expect(cause).toBeInstanceOf(VigilError);
+    expect(cause).toMatchObject({ name: "HttpResponseError", statusCode: 403 });
+  });
+
+  it("keeps a truncated body as a VigilError cause of the CollectionError", async () => {
+    const policy = createCallPolicy({ ...fakeTime(), maxAttempts: 1 }).pipelinePolicy(ARM);
+
+    const error = await policy
+      .sendRequest(createPipelineRequest({ url }), async (request) =>
+        response(200, '{"value": [')(request),
+      )
+      .catch((e: unknown) => e);
+
+    const cause = (error as Error).cause;
+    expect(error).toMatchObject({ code: "TruncatedBody", retryable: true });
+    expect(cause).toBeInstanceOf(VigilError);
+    expect(cause).toMatchObject({ name: "TruncatedBodyError" });
   });
 
   it("takes the deadline from runWithCallOptions", async () => {

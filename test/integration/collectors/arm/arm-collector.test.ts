@@ -230,6 +230,32 @@ describe("createArmCollector", () => {
     expect(observations.filter((o) => o.gaps !== undefined)).toHaveLength(1);
   });
 
+  it.each([
+    ["Microsoft.ContainerService/managedClusters", "Microsoft\\.ContainerService/managedClusters$"],
+    [PG_TYPE, "Microsoft\\.DBforPostgreSQL/flexibleServers$"],
+    ["Microsoft.Storage/storageAccounts", "Microsoft\\.Storage/storageAccounts$"],
+  ])(
+    "reports %s as error, not as an empty list, when its list answers 200 without a value array",
+    async (type, path) => {
+      const observations = await collect({}, [{ api: "arm", path, kind: "error", status: 200 }]);
+
+      expect(observations.find((o) => o.type === type)).toMatchObject({
+        id: `/subscriptions/${PROD}/providers/${type}`,
+        error: { code: "UnexpectedResponse" },
+      });
+    },
+  );
+
+  it("marks a child list that answers 200 without a value array as a gap", async () => {
+    const observations = await collect({}, [
+      { api: "arm", path: "/backups$", kind: "error", status: 200 },
+    ]);
+
+    expect(byId(observations, PG_ID)?.gaps).toEqual([
+      expect.objectContaining({ path: "joined.backups", code: "UnexpectedResponse" }),
+    ]);
+  });
+
   it("lists through Resource Graph and yields the same documents", async () => {
     const viaArm = await collect();
     const before = emulator.requests.length;

@@ -1,11 +1,17 @@
 /** ARM discovery against the real emulator: subscriptions, AKS clusters and their API servers. */
 
-import { beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:https";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   getAksConnection,
   listAksClusters,
   listSubscriptions,
 } from "../../../../src/collectors/arm/index.js";
+import { createCallPolicy } from "../../../../src/collectors/call-policy.js";
+import type { CollectorSettings } from "../../../../src/collectors/types.js";
+import { cloudEndpoints } from "../../../../src/core/index.js";
+import { createCertificateAuthority } from "../../../../src/emulator/certificates.js";
 import type { RunningEmulator } from "../../../../src/emulator/index.js";
 import { emulatorSettings } from "../../../support/contracts/collector-contract.js";
 import { startTestEmulator } from "../../../support/emulator.js";
@@ -64,6 +70,15 @@ describe("ARM discovery", () => {
     ]);
   });
 
+  it("throws UnexpectedResponse, not an empty list, when the list answers 200 without a value array", async () => {
+    emulator.setFaults([{ api: "arm", path: "^/subscriptions$", kind: "error", status: 200 }]);
+
+    const error = await listSubscriptions(emulatorSettings(emulator)).catch((e: unknown) => e);
+    emulator.setFaults([]);
+
+    expect(error).toMatchObject({ name: "CollectionError", code: "UnexpectedResponse" });
+  });
+
   it("throws a CollectionError with status and request id when the list is refused", async () => {
     emulator.setFaults([{ api: "arm", path: "^/subscriptions$", kind: "error", status: 403 }]);
 
@@ -75,5 +90,90 @@ describe("ARM discovery", () => {
       statusCode: 403,
       requestId: expect.any(String),
     });
+  });
+});
+
+/** A credential secret that a kubeconfig carries and no error may repeat. */
+const KUBECONFIG_SECRET = "s3cr3t-t0ken";
+
+/**
+ * ARM answers that the emulator does not give: a proxy's HTML page with status 200, and a user
+ * kubeconfig that is not valid YAML (the line that breaks it holds a token).
+ */
+describe("ARM discovery behind a misbehaving endpoint", () => {
+  let server: Server;
+  let settings: CollectorSettings;
+
+  beforeAll(async () => {
+    const ca = createCertificateAuthority();
+    const now = Date.now();
+    const certificate = ca.issue({
+      names: ["127.0.0.1"],
+      notBefore: new Date(now - 3_600_000),
+      notAfter: new Date(now + 3_600_000),
+    });
+    const kubeconfig = [
+      "apiVersion: v1",
+      "clusters:",
+      "- cluster:",
+      "    server: https://aks.example",
+      "users:",
+      "- name: clusterUser",
+      "  user:",
+      `    token: ${KUBECONFIG_SECRET}: [`,
+      "",
+    ].join("\n");
+    server = createServer(
+      { key: certificate.keyPem, cert: certificate.certPem },
+      (request, response) => {
+        if (request.method === "POST" && /listClusterUserCredential/i.test(request.url ?? "")) {
+          const value = Buffer.from(kubeconfig).toString("base64");
+          response.writeHead(200, { "content-type": "application/json" });
+          response.end(JSON.stringify({ kubeconfigs: [{ name: "clusterUser", value }] }));
+          return;
+        }
+        response.writeHead(200, { "content-type": "text/html" });
+        response.end("<html><body>Welcome to the proxy</body></html>");
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    settings = {
+      cloud: cloudEndpoints("AzurePublicCloud", { arm: `https://127.0.0.1:${port}` }),
+      credential: {
+        getToken: async () => ({ token: "stub-token", expiresOnTimestamp: now + 3_600_000 }),
+      },
+      apiCaPem: [ca.caPem],
+      activityLogDays: 90,
+      traefik: { entryPoints: {}, allowCrossNamespace: {} },
+      useResourceGraph: false,
+      callPolicy: createCallPolicy({ maxAttempts: 1 }),
+    };
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it("throws UnexpectedResponse when a list answers 200 with an HTML page", async () => {
+    const error = await listSubscriptions(settings).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: "CollectionError", code: "UnexpectedResponse" });
+  });
+
+  it("names the cluster, not the kubeconfig's text, when the kubeconfig is not YAML", async () => {
+    const error = await getAksConnection(settings, {
+      kind: "aks",
+      name: "aks-basic-prod",
+      resourceId: CLUSTER_ID,
+      subscriptionId: PROD,
+    }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: "CollectionError", code: "InvalidKubeconfig" });
+    expect((error as Error).message).toContain(CLUSTER_ID);
+    expect((error as Error).cause).toBeUndefined();
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(
+      KUBECONFIG_SECRET,
+    );
   });
 });

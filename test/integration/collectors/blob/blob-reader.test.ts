@@ -85,6 +85,44 @@ describe("createBlobReader", () => {
       expect(rejected?.error?.message).toContain("2026-11-10-missing-operator.json");
     });
 
+    it("reports a drill record blob that cannot be read as a read failure, not only as invalid", async () => {
+      const reader = createBlobReader(settings);
+      const name = "2026/2026-10-20-psql-a-failover.json";
+      emulator.setFaults([
+        {
+          api: "blob",
+          method: "GET",
+          path: "2026-10-20-psql-a-failover\\.json$",
+          kind: "error",
+          status: 403,
+        },
+      ]);
+
+      let result: Awaited<ReturnType<typeof reader.listDrillRecords>>;
+      try {
+        result = await reader.listDrillRecords({ now: emulator.estate.now });
+      } finally {
+        emulator.setFaults([]);
+      }
+
+      expect(result.readFailures).toEqual([
+        { name, failure: expect.objectContaining({ statusCode: 403 }) },
+      ]);
+      expect(result.records.map((r) => r.id)).toEqual(["2026-11-09-aks-restore"]);
+      const observation = result.observations.find(
+        (o) => o.id === `drill://stcoldrills/drill-records/${name}`,
+      );
+      expect(observation?.error).toEqual(result.readFailures[0]?.failure);
+    });
+
+    it("reports no read failures when every blob was read", async () => {
+      const reader = createBlobReader(settings);
+
+      const result = await reader.listDrillRecords({ now: emulator.estate.now });
+
+      expect(result.readFailures).toEqual([]);
+    });
+
     it("throws a CollectionError when no drill-record location is configured", async () => {
       const { drillRecords: _drillRecords, ...unconfigured } = settings;
       const reader = createBlobReader(unconfigured);

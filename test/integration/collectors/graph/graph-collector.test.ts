@@ -80,6 +80,23 @@ describe("createGraphCollector", () => {
     expect(afterFirst).toBeGreaterThan(before);
   });
 
+  it("reports error, not an empty policy list, when a page answers 200 without a value array", async () => {
+    const collector = createGraphCollector(emulatorSettings(emulator), { cacheTtlInMs: 0 });
+    const target = { kind: "tenant" as const, tenantId: emulator.estate.tenantId };
+    emulator.setFaults([
+      { api: "graph", path: "conditionalAccess/policies", kind: "error", status: 200 },
+    ]);
+
+    try {
+      const [observation] = await collector.collect(target, { now: emulator.estate.now });
+
+      expect(observation?.document).toBeUndefined();
+      expect(observation?.error).toMatchObject({ code: "UnexpectedResponse", statusCode: 200 });
+    } finally {
+      emulator.setFaults([]);
+    }
+  });
+
   it("returns the same observation when a fifth of the requests fail", async () => {
     const settings = emulatorSettings(emulator, {
       callPolicy: createCallPolicy({ initialBackoffInMs: 5, maxBackoffInMs: 20 }),
