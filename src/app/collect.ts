@@ -334,7 +334,7 @@ async function collectDrills(
   options: CollectEstateOptions,
 ): Promise<Observation[]> {
   const drills = await readDrills(deps, options);
-  if (drills.failure === undefined) return drills.observations;
+  if (drills.failure === undefined || drills.observations.length > 0) return drills.observations;
   return [
     {
       id: `drill://${target.account}/${target.container}`,

@@ -196,7 +196,20 @@ export function createEstateDeps(
     tlsTargetsOf: (observations) => tlsTargetsOf(observations),
     readDrillRecords: (readOptions) =>
       blob.listDrillRecords(readOptions).then(
-        (result): DrillRead => ({ observations: result.observations }),
+        (result): DrillRead => {
+          // A record that could not be read might be the one about any server: its drills are
+          // unknown, not absent.
+          const unread = result.readFailures[0];
+          return unread === undefined
+            ? { observations: result.observations }
+            : {
+                observations: result.observations,
+                failure: {
+                  ...unread.failure,
+                  message: `drill record ${unread.name} could not be read: ${unread.failure.message}`,
+                },
+              };
+        },
         (error: unknown): DrillRead => {
           if (!isCollectionError(error)) throw error;
           return { observations: [], failure: error.toFailure() };

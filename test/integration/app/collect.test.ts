@@ -35,8 +35,13 @@ function basicSeedWith(change: (estate: Record<string, unknown>) => void): strin
   return seedCopy;
 }
 
-async function collect(seed: string, config: VigilConfig = {}, faults: FaultRule[] = []) {
-  session = await openEmulatedEstate(seed, config, { emulator: { faults, blob: false } });
+async function collect(
+  seed: string,
+  config: VigilConfig = {},
+  faults: FaultRule[] = [],
+  blob = false,
+) {
+  session = await openEmulatedEstate(seed, config, { emulator: { faults, blob } });
   return collectEstate(session.config, session.deps, { now: session.now ?? "" });
 }
 
@@ -99,5 +104,33 @@ describe("collectEstate", () => {
     expect(probe?.type).toBe("vigil/TlsProbe");
     expect(probe?.error?.statusCode).toBe(403);
     expect(probe?.error?.message).toMatch(/TLS endpoints of cluster aks-basic-prod are unknown/);
+  });
+
+  it("leaves every server's drills unknown when one drill record cannot be read", async () => {
+    const seed = basicSeedWith(() => {});
+    cpSync(
+      join(seedPath("col-k8s-blob"), "blob", "stcoldrills"),
+      join(seed, "blob", "stcoldrills"),
+      { recursive: true },
+    );
+
+    const result = await collect(
+      seed,
+      {
+        subscriptions: "all",
+        drillRecords: { account: "stcoldrills", container: "drill-records" },
+      },
+      [{ api: "blob", path: "psql-a-failover\\.json$", method: "GET", kind: "error", status: 403 }],
+      true,
+    );
+
+    const servers = result.observations.filter(
+      (o) => o.type === "Microsoft.DBforPostgreSQL/flexibleServers",
+    );
+    expect(servers.length).toBeGreaterThan(0);
+    for (const server of servers)
+      expect(server.gaps?.find((g) => g.path === "joined.drills")?.message).toMatch(
+        /could not be read/,
+      );
   });
 });
