@@ -165,7 +165,7 @@ export function computeTransitions(
       lastRun: runId,
     };
     state.set(key, next);
-    const kind = classify(from, to);
+    const kind = classifyTransition(from, to);
     if (kind !== undefined) {
       transitions.push({
         kind,
@@ -219,7 +219,7 @@ export function computeTransitions(
 }
 
 /** The transition kind of a status change, or `undefined` when it is not worth telling. */
-export function classify(from: Status | null, to: Status): TransitionKind | undefined {
+export function classifyTransition(from: Status | null, to: Status): TransitionKind | undefined {
   if (to === "error") return from === "error" ? undefined : "error-started";
   if (from === "error") return "error-cleared";
   if (to === "fail") {

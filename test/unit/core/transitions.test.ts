@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  classify,
+  classifyTransition,
   computeTransitions,
   type StateRow,
   type TransitionKind,
@@ -52,7 +52,7 @@ function stateWith(status: Status): StateRow[] {
   return run([], [finding(status)], "run-1", "2025-01-01T00:00:00Z").rows;
 }
 
-describe("classify", () => {
+describe("classifyTransition", () => {
   it.each<[Status | null, Status, TransitionKind | undefined]>([
     [null, "fail", "new-failure"],
     ["not_applicable", "fail", "new-failure"],
@@ -77,7 +77,7 @@ describe("classify", () => {
     ["waived", "pass", undefined],
     ["pass", "not_applicable", undefined],
   ])("classifies %s → %s as %s", (from, to, kind) => {
-    expect(classify(from, to)).toBe(kind);
+    expect(classifyTransition(from, to)).toBe(kind);
   });
 });
 
@@ -288,7 +288,7 @@ describe("computeTransitions", () => {
               (r) => r.controlId === t.controlId && r.resourceId === t.resourceId,
             );
             expect(row?.status).toBe(t.to);
-            expect(classify(t.from, t.to)).toBe(t.kind);
+            expect(classifyTransition(t.from, t.to)).toBe(t.kind);
           }
         }),
         { numRuns: 300 },
