@@ -1,0 +1,109 @@
+/**
+ * The Azure Storage clients of vigil's own store: from a connection string (Azurite, or an account
+ * key), or from a blob account URL and a token credential (managed identity in Azure).
+ */
+
+import type { TokenCredential } from "@azure/core-auth";
+import { TableClient, TableServiceClient } from "@azure/data-tables";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { type QueueClient, QueueServiceClient } from "@azure/storage-queue";
+import { InputError } from "../core/index.js";
+
+/** Container, tables and queues of DESIGN.md "Storage layout". */
+export const STORE_NAMES = {
+  evidenceContainer: "evidence",
+  findingsTable: "findings",
+  runsTable: "runs",
+  scanTargetsQueue: "scan-targets",
+  notificationsQueue: "notifications",
+} as const;
+
+/** How to reach the store. */
+export type ConnectStoreOptions =
+  | { connectionString: string }
+  | {
+      /** Blob endpoint of the account: `https://<account>.blob.core.windows.net`. */
+      accountUrl: string;
+      credential: TokenCredential;
+      /** Table endpoint, when it cannot be derived from `accountUrl` (custom domains, Azurite). */
+      tableUrl?: string;
+      /** Queue endpoint, when it cannot be derived from `accountUrl`. */
+      queueUrl?: string;
+    };
+
+/** The service clients of one storage account, with factories for its containers, tables, queues. */
+export interface StoreClients {
+  blobService: BlobServiceClient;
+  tableService: TableServiceClient;
+  queueService: QueueServiceClient;
+  containerClient(name: string): ContainerClient;
+  tableClient(name: string): TableClient;
+  queueClient(name: string): QueueClient;
+}
+
+/**
+ * Builds the clients of the store's storage account (once per process: STYLE §1). With an account
+ * URL, the table and queue endpoints are the blob endpoint with `.blob.` replaced, which holds in
+ * every Azure cloud (`<account>.table.core.windows.net`, `…core.usgovcloudapi.net`, …).
+ * @throws {InputError} when the account URL is not a blob endpoint and no table or queue URL is given
+ */
+export function connectStore(options: ConnectStoreOptions): StoreClients {
+  if ("connectionString" in options) {
+    const { connectionString } = options;
+    // Azurite speaks plain http; the tables SDK refuses it unless told (TOOLCHAIN.md).
+    const allowInsecureConnection = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(
+      connectionString,
+    );
+    const tableOptions = { allowInsecureConnection };
+    const blobService = BlobServiceClient.fromConnectionString(connectionString);
+    const queueService = QueueServiceClient.fromConnectionString(connectionString);
+    return {
+      blobService,
+      tableService: TableServiceClient.fromConnectionString(connectionString, tableOptions),
+      queueService,
+      containerClient: (name) => blobService.getContainerClient(name),
+      tableClient: (name) => TableClient.fromConnectionString(connectionString, name, tableOptions),
+      queueClient: (name) => queueService.getQueueClient(name),
+    };
+  }
+  const { accountUrl, credential } = options;
+  const tableUrl = options.tableUrl ?? siblingEndpoint(accountUrl, "table");
+  const queueUrl = options.queueUrl ?? siblingEndpoint(accountUrl, "queue");
+  const tableService = new TableServiceClient(tableUrl, credential);
+  const blobService = new BlobServiceClient(accountUrl, credential);
+  const queueService = new QueueServiceClient(queueUrl, credential);
+  return {
+    blobService,
+    tableService,
+    queueService,
+    containerClient: (name) => blobService.getContainerClient(name),
+    tableClient: (name) => new TableClient(tableUrl, name, credential),
+    queueClient: (name) => queueService.getQueueClient(name),
+  };
+}
+
+/** `https://acct.blob.core.windows.net/` → `https://acct.table.core.windows.net`. */
+function siblingEndpoint(accountUrl: string, service: "table" | "queue"): string {
+  let url: URL;
+  try {
+    url = new URL(accountUrl);
+  } catch (error) {
+    throw new InputError(
+      `store account URL is not a URL: ${JSON.stringify(accountUrl)}`,
+      {
+        pointer: "/accountUrl",
+      },
+      { cause: error },
+    );
+  }
+  const labels = url.hostname.split(".");
+  if (labels.length < 3 || labels[1] !== "blob") {
+    throw new InputError(
+      `store account URL ${url.origin} is not a blob endpoint (https://<account>.blob.<suffix>); give the ${service} URL too`,
+      { pointer: "/accountUrl" },
+    );
+  }
+  labels[1] = service;
+  url.hostname = labels.join(".");
+  return url.origin;
+}
