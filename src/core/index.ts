@@ -1,10 +1,12 @@
 /** The core's public surface: model, rule engine, evaluation, waivers, config and validation. */
+export * from "./canonical-json.js";
 export * from "./catalogue.js";
 export * from "./clouds.js";
 export * from "./config.js";
 export * from "./environment.js";
 export * from "./errors.js";
 export * from "./evaluate.js";
+export * from "./ledger.js";
 export * from "./ports.js";
 export * from "./redaction.js";
 export { listAliases, resolveAlias } from "./rule/aliases.js";
