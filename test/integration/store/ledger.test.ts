@@ -233,6 +233,38 @@ describe("createEvidenceLedger", () => {
     });
   });
 
+  describe("a writer stopped between its writes", () => {
+    it("leaves a ledger that verifies, recognises its record and continues the chain", async () => {
+      const f = await fixture();
+      await threeRuns(f);
+      // The index refuses the commit mark, as if the process died right after creating the record.
+      const dying = new Proxy(f.index, {
+        get(target, property) {
+          if (property === "upsertEntity") {
+            return (entity: { committed?: boolean }, ...rest: unknown[]) =>
+              entity.committed === true
+                ? Promise.reject(new Error("killed"))
+                : (target.upsertEntity as (...a: unknown[]) => unknown)(entity, ...rest);
+          }
+          const value = Reflect.get(target, property);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      await expect(
+        createEvidenceLedger(f.container, { index: dying }).append(input("run-4", "s")),
+      ).rejects.toThrow();
+
+      const verification = await f.worker().verify();
+      const retried = await f.worker().append(input("run-4", "s"));
+      const next = await f.worker().append(input("run-5", "s"));
+
+      expect(verification).toMatchObject({ ok: true, head: { seq: 4 } });
+      expect(retried).toMatchObject({ seq: 4, created: false });
+      expect(next).toMatchObject({ seq: 5, created: true });
+      expect((await f.ledger.verify()).ok).toBe(true);
+    });
+  });
+
   describe("verify after tampering", () => {
     it("reports an edited snapshot by name", async () => {
       const f = await fixture();
