@@ -29,6 +29,7 @@ export {
   preview,
 } from "./rule/values.js";
 export * from "./summary.js";
+export * from "./transitions.js";
 export * from "./types.js";
 export * from "./validation.js";
 export * from "./waivers.js";
