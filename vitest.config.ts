@@ -22,6 +22,7 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           testTimeout: 60_000,
+          hookTimeout: 180_000,
         },
       },
       {

@@ -68,6 +68,8 @@ export interface FailedTarget {
 export interface CollectedEstate {
   targets: Target[];
   observations: Observation[];
+  /** The observations of each collected target, in plan order (one evidence record each). */
+  byTarget: { label: string; observations: Observation[] }[];
   failedTargets: FailedTarget[];
 }
 
@@ -399,5 +401,13 @@ export async function collectEstate(
     worker,
   );
   await Promise.all(workers);
-  return { targets, observations: results.flat(), failedTargets };
+  return {
+    targets,
+    observations: results.flat(),
+    byTarget: targets.map((target, index) => ({
+      label: targetLabel(target),
+      observations: results[index] ?? [],
+    })),
+    failedTargets,
+  };
 }

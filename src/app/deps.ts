@@ -4,7 +4,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import {
@@ -28,10 +28,22 @@ import {
   type Collector,
   cloudEndpoints,
   type EndpointOverrides,
+  type Finding,
+  type LedgerVerification,
   type Observation,
+  type RecordInput,
+  type SnapshotRef,
   type TlsTargetConfig,
+  type Transition,
   type VigilConfig,
 } from "../core/index.js";
+import {
+  connectStore,
+  createEvidenceLedger,
+  createFindingStore,
+  STORE_NAMES,
+  startLocalStore,
+} from "../store/index.js";
 import { FileAccessError } from "./errors.js";
 
 /** Default look-back for failover evidence: the activity log keeps 90 days. */
@@ -216,4 +228,78 @@ export function createEstateDeps(
         },
       ),
   };
+}
+
+/** vigil's own store as the use cases see it: the evidence ledger and the findings state. */
+export interface EvidenceStore {
+  /** Store observations content-addressed (an unchanged one costs no new blob). */
+  putSnapshots(
+    observations: readonly Observation[],
+  ): Promise<{ refs: SnapshotRef[]; created: number }>;
+  /** Append one record to the hash chain; idempotent per (runId, target). */
+  append(
+    input: RecordInput,
+  ): Promise<{ seq: number; hash: string; name: string; created: boolean }>;
+  /** Update the current state of one scope; returns what changed. */
+  applyFindings(
+    scope: string,
+    runId: string,
+    observedAt: string,
+    findings: readonly Finding[],
+  ): Promise<Transition[]>;
+  /** Recompute every hash and the chain. */
+  verify(): Promise<LedgerVerification>;
+  close(): Promise<void>;
+}
+
+/** Where vigil's own store is. */
+export type OpenEvidenceStoreOptions =
+  /** A local store under a folder (Azurite, persisted), started and stopped with the store. */
+  | { localDir: string }
+  | { connectionString: string }
+  | { accountUrl: string; credential: TokenCredential };
+
+/**
+ * Open vigil's store: a local Azurite persisted under a folder (`.vigil/` by default in the CLI),
+ * or an Azure Storage account by connection string or by account URL with a credential. Creates
+ * the evidence container and the tables when missing; never deletes or overwrites anything.
+ * @throws LocalStoreError when the local Azurite cannot start; StoreError when the account cannot
+ *   be reached.
+ */
+export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Promise<EvidenceStore> {
+  const local =
+    "localDir" in options
+      ? await startLocalStore({ location: join(options.localDir, "azurite"), silent: true })
+      : undefined;
+  try {
+    const clients = connectStore(
+      "localDir" in options
+        ? { connectionString: (local as { connectionString: string }).connectionString }
+        : options,
+    );
+    const runs = clients.tableClient(STORE_NAMES.runsTable);
+    await runs.createTable();
+    const ledger = createEvidenceLedger(clients.containerClient(STORE_NAMES.evidenceContainer), {
+      index: runs,
+    });
+    await ledger.ensure();
+    const findings = createFindingStore(clients.tableClient(STORE_NAMES.findingsTable));
+    await findings.ensure();
+    return {
+      putSnapshots: async (observations) => {
+        const stored = await ledger.putSnapshots(observations);
+        return { refs: [...stored], created: stored.created };
+      },
+      append: (input) => ledger.append(input),
+      applyFindings: (scope, runId, observedAt, list) =>
+        findings.applyFindings(scope, runId, observedAt, list),
+      verify: () => ledger.verify(),
+      close: async () => {
+        await local?.close();
+      },
+    };
+  } catch (error) {
+    await local?.close();
+    throw error;
+  }
 }

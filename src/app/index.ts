@@ -4,4 +4,5 @@ export * from "./deps.js";
 export * from "./errors.js";
 export * from "./files.js";
 export * from "./policies.js";
+export * from "./record.js";
 export * from "./scan.js";

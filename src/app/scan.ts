@@ -207,6 +207,8 @@ export interface EstateScanResult extends ScanResult {
   failedTargets: FailedTarget[];
   /** The redacted observations the findings were computed from. */
   observations: CollectedEstate["observations"];
+  /** The same observations by target, for the evidence ledger. */
+  byTarget: CollectedEstate["byTarget"];
 }
 
 /**
@@ -231,5 +233,6 @@ export async function scanEstate(
     targets: collected.targets,
     failedTargets: collected.failedTargets,
     observations: collected.observations,
+    byTarget: collected.byTarget,
   };
 }

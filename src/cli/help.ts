@@ -7,6 +7,7 @@ Usage:
   vigil scan --emulate DIR [options]      scan an emulated estate (a seed folder) end to end
   vigil scan --config FILE [options]      scan the live estate the config names
   vigil emulate DIR [--port N] [--log]    serve a seed folder as ARM, Graph, Kubernetes and TLS
+  vigil verify [--store-dir DIR]          recompute every hash of the evidence ledger and its chain
   vigil policies validate [PATH...]       check control files against the schema and compile them
   vigil policies test [--verbose]         run every control's fixtures
   vigil policies list [--family F] [--framework F]
@@ -82,6 +83,10 @@ Evaluates every control over an estate and prints the findings.
                      src/emulator/README.md), replacing the seed's own
   --throttle         with --emulate: apply ARM's read throttling (250 reads, 25/s per subscription)
   --latency MIN-MAX  with --emulate: delay every API answer by MIN to MAX milliseconds
+  --store            record the run in vigil's store: snapshots, one hash-chained evidence record
+                     per target, findings state (local: under --store-dir, default .vigil;
+                     Azure: VIGIL_STORAGE_CONNECTION_STRING or VIGIL_STORAGE_ACCOUNT_URL)
+  --store-dir DIR    folder of the local store (implies --store)
   --quiet, -q        no progress lines on stderr
   --verbose          progress of every list read and endpoint probed, not only of each target
 
@@ -107,4 +112,15 @@ re-read when they change.
   --throttle     apply ARM's read throttling: 250 reads per subscription, refilled 25 per second,
                  429 with Retry-After when empty
   --latency MIN-MAX  delay every API answer by MIN to MAX milliseconds
+`;
+
+export const VERIFY_HELP = `Usage: vigil verify [--store-dir DIR] [--format text|json]
+
+Reads every evidence record and snapshot of vigil's store, recomputes their SHA-256 hashes and
+the chain, and reports every changed, missing, added, reordered or unreadable record and every
+changed or missing snapshot by its sequence number and blob name. The store is the local one
+under --store-dir (default .vigil), or the Azure Storage account named by
+VIGIL_STORAGE_CONNECTION_STRING or VIGIL_STORAGE_ACCOUNT_URL.
+
+Exit codes: 0 intact; 1 tampered; 2 the store cannot be read.
 `;

@@ -9,11 +9,15 @@ import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  defaultCredential,
   type FailedTarget,
   FileAccessError,
   loadCatalogue,
   loadConfig,
+  type OpenEvidenceStoreOptions,
+  openEvidenceStore,
   readSnapshot,
+  recordScan,
   runFixtures,
   type ScanResult,
   scanEstate,
@@ -26,6 +30,7 @@ import {
   FRAMEWORKS,
   InputError,
   InputErrors,
+  type LedgerVerification,
   parseInstant,
   SEVERITIES,
   type Severity,
@@ -47,6 +52,7 @@ import {
   POLICIES_TEST_HELP,
   POLICIES_VALIDATE_HELP,
   SCAN_HELP,
+  VERIFY_HELP,
 } from "./help.js";
 
 /** Where the CLI writes; tests pass buffers. */
@@ -127,6 +133,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (command === "policies") return policies(rest, io);
   if (command === "scan") return scan(rest, io);
   if (command === "emulate") return emulate(rest, io);
+  if (command === "verify") return verify(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 
@@ -287,6 +294,8 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
     latency: { type: "string" },
     quiet: { type: "boolean", short: "q" },
     verbose: { type: "boolean" },
+    store: { type: "boolean" },
+    "store-dir": { type: "string" },
     format: { type: "string" },
     out: { type: "string" },
     "fail-on": { type: "string" },
@@ -331,6 +340,11 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
   });
   let result: ScanResult;
   let failedTargets: FailedTarget[] = [];
+  const storeWanted = values.store === true || values["store-dir"] !== undefined;
+  if (storeWanted && snapshot !== undefined)
+    throw new UsageError(
+      "--store records a collected estate: use it with --emulate or a live scan",
+    );
   if (snapshot !== undefined) {
     result = scanObservations(catalogue, readSnapshot(snapshot), {
       nowMs: nowMs ?? io.now(),
@@ -369,6 +383,28 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       });
       result = estate;
       failedTargets = estate.failedTargets;
+      if (storeWanted) {
+        const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
+        try {
+          const recorded = await recordScan(store, catalogue, estate.byTarget, estate.findings, {
+            runId: estate.run.id,
+            trigger: estate.run.trigger,
+            recordedAt: estate.run.completedAt,
+            now: estate.run.now,
+            vigilVersion: estate.run.vigilVersion,
+            config: session.config,
+          });
+          const seqs = recorded.records.map((r) => r.seq);
+          const kinds = new Map<string, number>();
+          for (const t of recorded.transitions) kinds.set(t.kind, (kinds.get(t.kind) ?? 0) + 1);
+          const changes = [...kinds].map(([kind, n]) => `${n} ${kind}`).join(", ") || "no change";
+          io.stderr(
+            `vigil: recorded run ${estate.run.id}: ${recorded.records.length} evidence record(s) (seq ${Math.min(...seqs)}–${Math.max(...seqs)}), ${recorded.snapshotsCreated} new snapshot(s); ${changes}\n`,
+          );
+        } finally {
+          await store.close();
+        }
+      }
     } finally {
       await session.close();
     }
@@ -403,6 +439,65 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
     return 2;
   }
   return atOrAbove(result.findings, "fail", threshold).length > 0 ? 1 : 0;
+}
+
+/**
+ * Where `--store` records: an Azure Storage account when VIGIL_STORAGE_CONNECTION_STRING or
+ * VIGIL_STORAGE_ACCOUNT_URL is set (managed identity or DefaultAzureCredential for the URL),
+ * else a local store persisted under `--store-dir` (default `.vigil` in the working directory).
+ */
+function storeLocation(dir: string | boolean | undefined, io: CliIo): OpenEvidenceStoreOptions {
+  const env = io.env ?? {};
+  if (env.VIGIL_STORAGE_CONNECTION_STRING !== undefined)
+    return { connectionString: env.VIGIL_STORAGE_CONNECTION_STRING };
+  if (env.VIGIL_STORAGE_ACCOUNT_URL !== undefined)
+    return {
+      accountUrl: env.VIGIL_STORAGE_ACCOUNT_URL,
+      credential: defaultCredential("https://login.microsoftonline.com", env),
+    };
+  return { localDir: resolve(typeof dir === "string" ? dir : ".vigil") };
+}
+
+async function verify(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parse(argv, { "store-dir": { type: "string" }, format: { type: "string" } });
+  if (values.help === true) {
+    io.stdout(VERIFY_HELP);
+    return 0;
+  }
+  const format = (values.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") throw new UsageError("--format must be text or json");
+  let verification: LedgerVerification;
+  try {
+    const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
+    try {
+      verification = await store.verify();
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    io.stderr(
+      `vigil verify: cannot read the evidence store: ${terminalSafe(error instanceof Error ? error.message : String(error))}\n`,
+    );
+    return 2;
+  }
+  if (format === "json") io.stdout(`${JSON.stringify(verification, null, 2)}\n`);
+  else {
+    const lines = verification.problems.map(
+      (p) =>
+        `  ${p.kind.padEnd(17)} ${p.seq !== undefined ? `#${p.seq} ` : ""}${p.name}: ${terminalSafe(p.message)}`,
+    );
+    const head =
+      verification.head === null
+        ? "empty"
+        : `head #${verification.head.seq} ${verification.head.hash}`;
+    io.stdout(
+      verification.ok
+        ? `ledger intact: ${verification.records} record(s), ${verification.snapshots} snapshot(s), ${head}\n`
+        : `ledger TAMPERED: ${verification.problems.length} problem(s) in ${verification.records} record(s):\n${lines.join("\n")}\n`,
+    );
+  }
+  return verification.ok ? 0 : 1;
 }
 
 async function emulate(argv: string[], io: CliIo): Promise<number> {
