@@ -32,6 +32,7 @@ import {
   type LedgerVerification,
   type Observation,
   type RecordInput,
+  SNAPSHOT_PREFIX,
   type SnapshotRef,
   type TlsTargetConfig,
   type Transition,
@@ -249,6 +250,12 @@ export interface EvidenceStore {
   ): Promise<Transition[]>;
   /** Recompute every hash and the chain. */
   verify(): Promise<LedgerVerification>;
+  /** Every evidence record as stored (name and exact content), in no particular order. */
+  listRecords(): AsyncIterable<{ name: string; content: string }>;
+  /** A snapshot's stored content, or undefined when it is not stored. */
+  getSnapshot(hash: string): Promise<string | undefined>;
+  /** Every stored snapshot's blob name (`snapshots/<sha256>.json`). */
+  listSnapshotNames(): AsyncIterable<string>;
   close(): Promise<void>;
 }
 
@@ -294,6 +301,13 @@ export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Prom
       applyFindings: (scope, runId, observedAt, list) =>
         findings.applyFindings(scope, runId, observedAt, list),
       verify: () => ledger.verify(),
+      listRecords: () => ledger.listRecords(),
+      getSnapshot: (hash) => ledger.getSnapshot(hash),
+      listSnapshotNames: async function* () {
+        const container = clients.containerClient(STORE_NAMES.evidenceContainer);
+        for await (const blob of container.listBlobsFlat({ prefix: SNAPSHOT_PREFIX }))
+          yield blob.name;
+      },
       close: async () => {
         await local?.close();
       },
