@@ -446,7 +446,10 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
  * VIGIL_STORAGE_ACCOUNT_URL is set (managed identity or DefaultAzureCredential for the URL),
  * else a local store persisted under `--store-dir` (default `.vigil` in the working directory).
  */
-function storeLocation(dir: string | boolean | undefined, io: CliIo): OpenEvidenceStoreOptions {
+export function storeLocation(
+  dir: string | boolean | undefined,
+  io: CliIo,
+): OpenEvidenceStoreOptions {
   const env = io.env ?? {};
   if (env.VIGIL_STORAGE_CONNECTION_STRING !== undefined)
     return { connectionString: env.VIGIL_STORAGE_CONNECTION_STRING };
@@ -569,7 +572,7 @@ function describeEmulator(emulator: RunningEmulator, seedDir: string): string {
 }
 
 /** Write a file whole or not at all: a temporary file beside it, then a rename. */
-function writeAtomically(path: string, content: string): void {
+export function writeAtomically(path: string, content: string): void {
   const target = resolve(path);
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
