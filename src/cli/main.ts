@@ -572,7 +572,7 @@ function describeEmulator(emulator: RunningEmulator, seedDir: string): string {
 }
 
 /** Write a file whole or not at all: a temporary file beside it, then a rename. */
-export function writeAtomically(path: string, content: string): void {
+export function writeAtomically(path: string, content: string | Uint8Array): void {
   const target = resolve(path);
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
