@@ -1,0 +1,207 @@
+/**
+ * `vigil export` (an evidence pack from the store) and `vigil verify --pack FILE` (check a pack
+ * with nothing but its bytes). Exit codes: 0 written or intact, 1 tampered (the store, when
+ * exporting; the pack, when verifying), 2 a usage error or something that cannot be read.
+ */
+import { randomBytes } from "node:crypto";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  defaultCredential,
+  FileAccessError,
+  type OpenEvidenceStoreOptions,
+  openEvidenceStore,
+  vigilVersion,
+} from "../app/index.js";
+// biome-ignore lint/style/noRestrictedImports: src/app/index.ts does not re-export pack.ts yet; import it from there once it does.
+import { exportPack, PackExportError, PackFormatError, verifyPackBytes } from "../app/pack.js";
+import { InputError } from "../core/index.js";
+import { terminalSafe } from "../reports/index.js";
+import type { CliIo } from "./main.js";
+
+/** Help for `vigil export`. */
+export const EXPORT_HELP = `Usage: vigil export --out FILE [--from ISO] [--to ISO] [--store-dir DIR]
+
+Write an evidence pack: a zip with the ledger records of the period (and the chain back to
+record 1, so it verifies from its start), the snapshots they reference and manifest.json, which
+lists every file's SHA-256 and the chain head. Without --from/--to the whole history is packed.
+A record belongs to the period when it was recorded at or after --from and at or before --to.
+The store's ledger is verified first; a store that does not verify is not exported.
+
+Check a pack anywhere with: vigil verify --pack FILE
+
+Options:
+  --out FILE       where to write the zip (written whole or not at all)
+  --from ISO       start of the period (ISO 8601)
+  --to ISO         end of the period (ISO 8601)
+  --store-dir DIR  the local store (default .vigil; VIGIL_STORAGE_* settings take precedence)
+
+Exit codes: 0 written, 1 the store's ledger does not verify, 2 usage error or unreadable store.
+`;
+
+/**
+ * `vigil export ARGS` (the arguments after `export`); resolves to the exit code. Never throws for
+ * expected failures: usage errors, an unreadable store and a tampered store are reported on
+ * stderr.
+ */
+export async function exportCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        out: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        "store-dir": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return usage(
+      io,
+      (error as Error).message.replace(/\. To specify a positional argument.*$/s, ""),
+    );
+  }
+  if (values.help === true) {
+    io.stdout(EXPORT_HELP);
+    return 0;
+  }
+  const out = values.out;
+  if (typeof out !== "string" || out === "") return usage(io, "export needs --out FILE");
+
+  let zip: Uint8Array;
+  try {
+    const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
+    try {
+      zip = await exportPack(store, {
+        ...(typeof values.from === "string" ? { from: values.from } : {}),
+        ...(typeof values.to === "string" ? { to: values.to } : {}),
+        generatedAt: new Date(io.now()).toISOString(),
+        vigilVersion: vigilVersion(),
+      });
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    if (error instanceof InputError) return usage(io, error.message);
+    if (error instanceof PackExportError) {
+      io.stderr(`vigil export: ${terminalSafe(error.message)}\n`);
+      return error.reason === "tampered" ? 1 : 2;
+    }
+    io.stderr(`vigil export: cannot read the evidence store: ${terminalSafe(messageOf(error))}\n`);
+    return 2;
+  }
+  try {
+    writeAtomically(out, zip);
+  } catch (error) {
+    if (!(error instanceof FileAccessError)) throw error;
+    io.stderr(`vigil export: ${terminalSafe(error.message)}\n`);
+    return 2;
+  }
+  const manifest = verifyPackBytes(zip).manifest;
+  io.stdout(
+    `vigil export: wrote ${out}: records ${manifest.period.firstSeq}–${manifest.period.lastSeq} of the period (pack holds 1–${manifest.period.lastSeq}), ${manifest.files.filter((f) => f.path.startsWith("snapshots/")).length} snapshot(s), head #${manifest.head.seq} ${manifest.head.hash}\n`,
+  );
+  return 0;
+}
+
+/** Options of {@link verifyPack}. */
+export interface VerifyPackOptions {
+  /** `text` (default) or `json` (the whole verification). */
+  format?: "text" | "json";
+}
+
+/**
+ * `vigil verify --pack FILE`: check a pack from its bytes alone and print `pack intact …` or
+ * `pack TAMPERED: …` with one line per problem naming the file (and record seq). Resolves to 0
+ * intact, 1 tampered, 2 unreadable (no such file, not a zip, no readable manifest).
+ */
+export async function verifyPack(
+  path: string,
+  io: CliIo,
+  options: VerifyPackOptions = {},
+): Promise<number> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(resolve(path));
+  } catch (error) {
+    io.stderr(
+      `vigil verify: cannot read pack ${terminalSafe(path)}: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}\n`,
+    );
+    return 2;
+  }
+  let result: ReturnType<typeof verifyPackBytes>;
+  try {
+    result = verifyPackBytes(bytes);
+  } catch (error) {
+    if (!(error instanceof PackFormatError)) throw error;
+    io.stderr(
+      `vigil verify: pack ${terminalSafe(path)} is unreadable: ${terminalSafe(error.message)}\n`,
+    );
+    return 2;
+  }
+  if (options.format === "json") {
+    io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    return result.ok ? 0 : 1;
+  }
+  const { manifest } = result;
+  const period =
+    manifest.period.from === null && manifest.period.to === null
+      ? "the whole history"
+      : `${manifest.period.from ?? "the start"} to ${manifest.period.to ?? "the end"}`;
+  if (result.ok) {
+    io.stdout(
+      `pack intact: ${manifest.files.length} file(s), ${result.ledger.records} record(s), ${result.ledger.snapshots} snapshot(s); period ${terminalSafe(period)} = records #${manifest.period.firstSeq}–#${manifest.period.lastSeq}; head #${manifest.head.seq} ${manifest.head.hash}\n` +
+        "  compare the head with the store's ('vigil verify') or a head kept elsewhere: the manifest is not signed\n",
+    );
+    return 0;
+  }
+  const lines = result.problems.map(
+    (p) =>
+      `  ${p.kind.padEnd(17)} ${p.seq !== undefined ? `#${p.seq} ` : ""}${terminalSafe(p.path)}: ${terminalSafe(p.message)}`,
+  );
+  io.stdout(`pack TAMPERED: ${result.problems.length} problem(s):\n${lines.join("\n")}\n`);
+  return 1;
+}
+
+function usage(io: CliIo, message: string): number {
+  io.stderr(`vigil export: ${terminalSafe(message)}\nRun 'vigil export --help' for usage.\n`);
+  return 2;
+}
+
+/** As main.ts's: an Azure Storage account from VIGIL_STORAGE_*, else the local store. */
+function storeLocation(dir: string | boolean | undefined, io: CliIo): OpenEvidenceStoreOptions {
+  const env = io.env ?? {};
+  if (env.VIGIL_STORAGE_CONNECTION_STRING !== undefined)
+    return { connectionString: env.VIGIL_STORAGE_CONNECTION_STRING };
+  if (env.VIGIL_STORAGE_ACCOUNT_URL !== undefined)
+    return {
+      accountUrl: env.VIGIL_STORAGE_ACCOUNT_URL,
+      credential: defaultCredential("https://login.microsoftonline.com", env),
+    };
+  return { localDir: resolve(typeof dir === "string" ? dir : ".vigil") };
+}
+
+/** Write a file whole or not at all: a temporary file beside it, then a rename. */
+function writeAtomically(path: string, content: Uint8Array): void {
+  const target = resolve(path);
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    writeFileSync(temp, content, { flag: "wx" });
+    renameSync(temp, target);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw new FileAccessError(
+      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      path,
+      { cause: error },
+    );
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
