@@ -5,4 +5,5 @@ export * from "./errors.js";
 export * from "./files.js";
 export * from "./policies.js";
 export * from "./record.js";
+export * from "./report.js";
 export * from "./scan.js";
