@@ -8,6 +8,8 @@ Usage:
   vigil scan --config FILE [options]      scan the live estate the config names
   vigil emulate DIR [--port N] [--log]    serve a seed folder as ARM, Graph, Kubernetes and TLS
   vigil verify [--store-dir DIR]          recompute every hash of the evidence ledger and its chain
+  vigil report --framework F [--format html|pdf|csv|json|oscal] [--from] [--to] [--scope]
+                                          evidence report from the store
   vigil policies validate [PATH...]       check control files against the schema and compile them
   vigil policies test [--verbose]         run every control's fixtures
   vigil policies list [--family F] [--framework F]

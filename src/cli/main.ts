@@ -54,6 +54,7 @@ import {
   SCAN_HELP,
   VERIFY_HELP,
 } from "./help.js";
+import { reportCommand } from "./report.js";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -134,6 +135,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (command === "scan") return scan(rest, io);
   if (command === "emulate") return emulate(rest, io);
   if (command === "verify") return verify(rest, io);
+  if (command === "report") return reportCommand(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 
