@@ -214,9 +214,6 @@ describe.runIf(process.platform === "linux")("a scan killed with SIGKILL mid-wri
       await exited(child);
       const left = await waitForNoMembers(pgid, 10_000);
       const run = vigil(["verify", "--store-dir", dir]);
-      {
-        const v = JSON.parse(vigil(["verify", "--store-dir", dir, "--format", "json"]).stdout);
-      }
 
       expect(left).toEqual([]);
       expect(run.code, `${run.stdout}${run.stderr}`).toBe(0);
