@@ -12,4 +12,9 @@ try {
   }
   throw error;
 }
+// A reader that stops early (`vigil … | head`) closes the pipe: that is not a failure of vigil.
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
 process.exitCode = await cli.main(process.argv.slice(2));

@@ -3,6 +3,7 @@ export * from "./collect.js";
 export * from "./deps.js";
 export * from "./errors.js";
 export * from "./files.js";
+export * from "./pack.js";
 export * from "./policies.js";
 export * from "./record.js";
 export * from "./report.js";

@@ -7,7 +7,10 @@ Usage:
   vigil scan --emulate DIR [options]      scan an emulated estate (a seed folder) end to end
   vigil scan --config FILE [options]      scan the live estate the config names
   vigil emulate DIR [--port N] [--log]    serve a seed folder as ARM, Graph, Kubernetes and TLS
-  vigil verify [--store-dir DIR]          recompute every hash of the evidence ledger and its chain
+  vigil verify [--store-dir DIR | --pack FILE]
+                                          recompute every hash of the evidence ledger and its chain
+  vigil export [--from ISO] [--to ISO] --out pack.zip
+                                          evidence pack: records, snapshots, manifest of hashes
   vigil report --framework F [--format html|pdf|csv|json|oscal] [--from] [--to] [--scope]
                                           evidence report from the store
   vigil policies validate [PATH...]       check control files against the schema and compile them
@@ -73,7 +76,7 @@ Evaluates every control over an estate and prints the findings.
   (neither)          read the live estate the config (and VIGIL_* variables) name: subscriptions,
                      tenantId, clusters, tls.targets; credential: managed identity in Azure, else
                      DefaultAzureCredential (az login, environment, workload identity)
-  --format FMT       table (default), json, csv or sarif
+  --format FMT       table (default), json, csv, sarif or ocsf (OCSF 1.5.0 Detection Findings)
   --out FILE         write the output to FILE (whole or not at all) instead of stdout
   --fail-on SEV      critical, high (default), medium, low, or none (always exit 0 on findings)
   --now ISO          evaluation time (default: the seed's now, else the clock)
@@ -116,13 +119,15 @@ re-read when they change.
   --latency MIN-MAX  delay every API answer by MIN to MAX milliseconds
 `;
 
-export const VERIFY_HELP = `Usage: vigil verify [--store-dir DIR] [--format text|json]
+export const VERIFY_HELP = `Usage: vigil verify [--store-dir DIR | --pack FILE] [--format text|json]
 
 Reads every evidence record and snapshot of vigil's store, recomputes their SHA-256 hashes and
 the chain, and reports every changed, missing, added, reordered or unreadable record and every
 changed or missing snapshot by its sequence number and blob name. The store is the local one
 under --store-dir (default .vigil), or the Azure Storage account named by
-VIGIL_STORAGE_CONNECTION_STRING or VIGIL_STORAGE_ACCOUNT_URL.
+VIGIL_STORAGE_CONNECTION_STRING or VIGIL_STORAGE_ACCOUNT_URL. With --pack FILE it checks an
+evidence pack from 'vigil export' instead, with nothing but the pack: the manifest's hash of every
+file, then the chain up to the manifest's head.
 
-Exit codes: 0 intact; 1 tampered; 2 the store cannot be read.
+Exit codes: 0 intact; 1 tampered; 2 the store or pack cannot be read.
 `;

@@ -1,20 +1,10 @@
-/**
- * The `vigil` command line: `policies validate|test|list`, `scan` (a snapshot, an emulated
- * estate or a live one) and `emulate`. Exit codes:
- * 0 ok, 1 failing findings (or a fixture miss), 2 a usage or input error, or an `error` finding at
- * or above the threshold (fail closed).
- */
-import { randomBytes } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  defaultCredential,
   type FailedTarget,
   FileAccessError,
   loadCatalogue,
   loadConfig,
-  type OpenEvidenceStoreOptions,
   openEvidenceStore,
   readSnapshot,
   recordScan,
@@ -36,7 +26,14 @@ import {
   type Severity,
 } from "../core/index.js";
 import { formatRequestLogEntry, type RunningEmulator, startEmulator } from "../emulator/index.js";
-import { renderCsv, renderJson, renderSarif, renderTable, terminalSafe } from "../reports/index.js";
+import {
+  renderCsv,
+  renderJson,
+  renderOcsf,
+  renderSarif,
+  renderTable,
+  terminalSafe,
+} from "../reports/index.js";
 import {
   emulatorFaultOptions,
   namesSources,
@@ -54,6 +51,8 @@ import {
   SCAN_HELP,
   VERIFY_HELP,
 } from "./help.js";
+import { storeLocation, writeAtomically } from "./io.js";
+import { exportCommand, verifyPack } from "./pack.js";
 import { reportCommand } from "./report.js";
 
 /** Where the CLI writes; tests pass buffers. */
@@ -88,7 +87,7 @@ export class UsageError extends InputError {
   }
 }
 
-const FORMATS = ["table", "json", "csv", "sarif"] as const;
+const FORMATS = ["table", "json", "csv", "sarif", "ocsf"] as const;
 const FAIL_ON = [...SEVERITIES, "none"] as const;
 
 /** Run the CLI with arguments (without `node` and the script); resolves to the exit code. */
@@ -136,6 +135,7 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (command === "emulate") return emulate(rest, io);
   if (command === "verify") return verify(rest, io);
   if (command === "report") return reportCommand(rest, io);
+  if (command === "export") return exportCommand(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 
@@ -420,6 +420,11 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       controls: catalogue.controls.map((c) => c.control),
       completedAt: result.run.completedAt,
     });
+  } else if (format === "ocsf") {
+    output = renderOcsf(result.findings, {
+      vigilVersion: vigilVersion(),
+      controls: catalogue.controls.map((c) => c.control),
+    });
   } else output = renderTable(result.findings, result.summary, { all: values.all === true });
   if (values.out !== undefined) {
     writeAtomically(values.out as string, output);
@@ -443,34 +448,19 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
   return atOrAbove(result.findings, "fail", threshold).length > 0 ? 1 : 0;
 }
 
-/**
- * Where `--store` records: an Azure Storage account when VIGIL_STORAGE_CONNECTION_STRING or
- * VIGIL_STORAGE_ACCOUNT_URL is set (managed identity or DefaultAzureCredential for the URL),
- * else a local store persisted under `--store-dir` (default `.vigil` in the working directory).
- */
-export function storeLocation(
-  dir: string | boolean | undefined,
-  io: CliIo,
-): OpenEvidenceStoreOptions {
-  const env = io.env ?? {};
-  if (env.VIGIL_STORAGE_CONNECTION_STRING !== undefined)
-    return { connectionString: env.VIGIL_STORAGE_CONNECTION_STRING };
-  if (env.VIGIL_STORAGE_ACCOUNT_URL !== undefined)
-    return {
-      accountUrl: env.VIGIL_STORAGE_ACCOUNT_URL,
-      credential: defaultCredential("https://login.microsoftonline.com", env),
-    };
-  return { localDir: resolve(typeof dir === "string" ? dir : ".vigil") };
-}
-
 async function verify(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parse(argv, { "store-dir": { type: "string" }, format: { type: "string" } });
+  const { values } = parse(argv, {
+    "store-dir": { type: "string" },
+    format: { type: "string" },
+    pack: { type: "string" },
+  });
   if (values.help === true) {
     io.stdout(VERIFY_HELP);
     return 0;
   }
   const format = (values.format as string | undefined) ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError("--format must be text or json");
+  if (typeof values.pack === "string") return verifyPack(values.pack, io, { format });
   let verification: LedgerVerification;
   try {
     const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
@@ -571,21 +561,4 @@ function describeEmulator(emulator: RunningEmulator, seedDir: string): string {
     "Press Ctrl-C to stop.",
   ];
   return `${lines.join("\n")}\n`;
-}
-
-/** Write a file whole or not at all: a temporary file beside it, then a rename. */
-export function writeAtomically(path: string, content: string | Uint8Array): void {
-  const target = resolve(path);
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    writeFileSync(temp, content, { flag: "wx" });
-    renameSync(temp, target);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw new FileAccessError(
-      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      path,
-      { cause: error },
-    );
-  }
 }

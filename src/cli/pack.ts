@@ -1,23 +1,18 @@
-/**
- * `vigil export` (an evidence pack from the store) and `vigil verify --pack FILE` (check a pack
- * with nothing but its bytes). Exit codes: 0 written or intact, 1 tampered (the store, when
- * exporting; the pack, when verifying), 2 a usage error or something that cannot be read.
- */
-import { randomBytes } from "node:crypto";
-import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  defaultCredential,
+  exportPack,
   FileAccessError,
-  type OpenEvidenceStoreOptions,
   openEvidenceStore,
+  PackExportError,
+  PackFormatError,
+  verifyPackBytes,
   vigilVersion,
 } from "../app/index.js";
-// biome-ignore lint/style/noRestrictedImports: src/app/index.ts does not re-export pack.ts yet; import it from there once it does.
-import { exportPack, PackExportError, PackFormatError, verifyPackBytes } from "../app/pack.js";
 import { InputError } from "../core/index.js";
 import { terminalSafe } from "../reports/index.js";
+import { storeLocation, writeAtomically } from "./io.js";
 import type { CliIo } from "./main.js";
 
 /** Help for `vigil export`. */
@@ -170,36 +165,6 @@ export async function verifyPack(
 function usage(io: CliIo, message: string): number {
   io.stderr(`vigil export: ${terminalSafe(message)}\nRun 'vigil export --help' for usage.\n`);
   return 2;
-}
-
-/** As main.ts's: an Azure Storage account from VIGIL_STORAGE_*, else the local store. */
-function storeLocation(dir: string | boolean | undefined, io: CliIo): OpenEvidenceStoreOptions {
-  const env = io.env ?? {};
-  if (env.VIGIL_STORAGE_CONNECTION_STRING !== undefined)
-    return { connectionString: env.VIGIL_STORAGE_CONNECTION_STRING };
-  if (env.VIGIL_STORAGE_ACCOUNT_URL !== undefined)
-    return {
-      accountUrl: env.VIGIL_STORAGE_ACCOUNT_URL,
-      credential: defaultCredential("https://login.microsoftonline.com", env),
-    };
-  return { localDir: resolve(typeof dir === "string" ? dir : ".vigil") };
-}
-
-/** Write a file whole or not at all: a temporary file beside it, then a rename. */
-function writeAtomically(path: string, content: Uint8Array): void {
-  const target = resolve(path);
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
-  try {
-    writeFileSync(temp, content, { flag: "wx" });
-    renameSync(temp, target);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw new FileAccessError(
-      `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      path,
-      { cause: error },
-    );
-  }
 }
 
 function messageOf(error: unknown): string {

@@ -26,7 +26,8 @@ import {
   renderPdf,
   terminalSafe,
 } from "../reports/index.js";
-import { type CliIo, storeLocation, UsageError, writeAtomically } from "./main.js";
+import { storeLocation, writeAtomically } from "./io.js";
+import { type CliIo, UsageError } from "./main.js";
 
 /** The formats `vigil report` writes. */
 export const REPORT_FORMATS = ["html", "pdf", "csv", "json", "oscal"] as const;
