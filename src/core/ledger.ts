@@ -54,13 +54,8 @@ export interface SnapshotRef {
   hash: string;
 }
 
-/** One ledger record: what one run saw and decided for one target, chained to the record before. */
-export interface EvidenceRecord {
-  schemaVersion: 1;
-  /** 1, 2, 3 … contiguous. */
-  seq: number;
-  /** The hash of record `seq - 1`'s stored bytes; `null` for seq 1. */
-  previousHash: string | null;
+/** What a record is built from: everything but the chain fields. */
+export interface RecordInput {
   runId: string;
   /** The target's label, e.g. `subscription <id>`. */
   target: string;
@@ -79,18 +74,13 @@ export interface EvidenceRecord {
   findings: unknown[];
 }
 
-/** What a record is built from: everything but the chain fields. */
-export interface RecordInput {
-  runId: string;
-  target: string;
-  trigger: string;
-  recordedAt: string;
-  now: string;
-  vigilVersion: string;
-  configHash: string | null;
-  controls: { id: string; version: number; hash: string }[];
-  snapshots: SnapshotRef[];
-  findings: unknown[];
+/** One ledger record: what one run saw and decided for one target, chained to the record before. */
+export interface EvidenceRecord extends RecordInput {
+  schemaVersion: 1;
+  /** 1, 2, 3 … contiguous. */
+  seq: number;
+  /** The hash of record `seq - 1`'s stored bytes; `null` for seq 1. */
+  previousHash: string | null;
 }
 
 /** A stored record or snapshot blob is not in the ledger's format. The message names the blob. */

@@ -9,8 +9,12 @@ import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import { Agent, request as httpsRequest } from "node:https";
 import { join, relative, sep } from "node:path";
 import { SIDECAR_SUFFIX } from "./blob-store.js";
+
+export { parseSeedTime } from "./seed-time.js";
+
 import { SeedError } from "./errors.js";
 import type { EmulatorRequest, EmulatorResponse } from "./http-types.js";
+import { parseSeedTime } from "./seed-time.js";
 
 /** Options of {@link createBlobProxy}. */
 export interface CreateBlobProxyOptions {
@@ -37,7 +41,6 @@ interface Sidecar {
   lastModified: Date;
 }
 
-const HOUR_IN_MS = 60 * 60 * 1000;
 const SIDECAR_KEYS = new Set(["lastModified"]);
 /** Request headers that reach Azurite besides `x-ms-*`: the bearer, ranges and conditions. */
 const FORWARDED_HEADERS = new Set([
@@ -99,23 +102,6 @@ export function createBlobProxy(options: CreateBlobProxyOptions): BlobProxy {
       return rewrite(answer, method, request, sidecars);
     },
   };
-}
-
-/**
- * Parses a seed time: `±<n>d` or `±<n>h` relative to `now` (as in `tls/endpoints.json`), or an
- * ISO 8601 date-time. Returns `undefined` for anything else.
- */
-export function parseSeedTime(value: string, now: Date): Date | undefined {
-  const relativeTime = /^([+-])(\d+)([dh])$/.exec(value);
-  if (relativeTime) {
-    const hours = Number(relativeTime[2]) * (relativeTime[3] === "d" ? 24 : 1);
-    const sign = relativeTime[1] === "-" ? -1 : 1;
-    return new Date(now.getTime() + sign * hours * HOUR_IN_MS);
-  }
-  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) {
-    return new Date(value);
-  }
-  return undefined;
 }
 
 /** Sidecars keyed by `<account>/<container>/<blob name>`. */

@@ -12,6 +12,7 @@ import type { SecureVersion } from "node:tls";
 import { type CertificateAuthority, createCertificateAuthority } from "./certificates.js";
 import { SeedError } from "./errors.js";
 import type { ServiceOverride } from "./http-types.js";
+import { parseSeedTime } from "./seed-time.js";
 import { type SniRouterHandle, startSniRouter } from "./sni-router.js";
 
 /** One started endpoint, reachable directly on `host:port`. */
@@ -48,7 +49,6 @@ export interface StartTlsEndpointsOptions {
 /** Protocol names in order; `TLSv1.0` is accepted as a spelling of Node's `TLSv1`. */
 const PROTOCOLS: readonly SecureVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
 const ISSUERS = ["emulator-ca", "self-signed", "untrusted-ca"] as const;
-const HOUR_IN_MS = 60 * 60 * 1000;
 const DEFAULT_NOT_BEFORE = "-30d";
 const DEFAULT_NOT_AFTER = "+365d";
 
@@ -313,18 +313,8 @@ function stringList(value: unknown, pointer: string, fail: Fail): string[] {
 
 /** `±<n>d` or `±<n>h` relative to `now`, or an ISO 8601 date-time. */
 function parseTime(value: unknown, now: Date, pointer: string, fail: Fail): Date {
-  if (typeof value === "string") {
-    const relative = /^([+-])(\d+)([dh])$/.exec(value);
-    if (relative) {
-      const hours = Number(relative[2]) * (relative[3] === "d" ? 24 : 1);
-      const sign = relative[1] === "-" ? -1 : 1;
-      return new Date(now.getTime() + sign * hours * HOUR_IN_MS);
-    }
-    if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value))) {
-      return new Date(value);
-    }
-  }
-  return fail(pointer, 'a time such as "+10d", "-90d", "+12h" or an ISO 8601 date-time');
+  const time = typeof value === "string" ? parseSeedTime(value, now) : undefined;
+  return time ?? fail(pointer, 'a time such as "+10d", "-90d", "+12h" or an ISO 8601 date-time');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
