@@ -34,6 +34,23 @@ export function targetLabel(target: Target): string {
   }
 }
 
+/** The scope a target's observations belong to (the state table's partition), when it has one. */
+export function targetScopes(target: Target): string[] {
+  switch (target.kind) {
+    case "subscription":
+      return [target.subscriptionId];
+    case "cluster":
+      return [target.cluster.name];
+    case "tls":
+      return [target.set];
+    case "tenant":
+      return [target.tenantId];
+    case "drills":
+      // Drill records are scoped by the resource they prove, which only their content says.
+      return [];
+  }
+}
+
 /** Options of planning and collecting. */
 export interface CollectEstateOptions {
   /** The evaluation time, ISO 8601. */
@@ -68,8 +85,12 @@ export interface FailedTarget {
 export interface CollectedEstate {
   targets: Target[];
   observations: Observation[];
-  /** The observations of each collected target, in plan order (one evidence record each). */
-  byTarget: { label: string; observations: Observation[] }[];
+  /**
+   * The observations of each collected target, in plan order (one evidence record each).
+   * `complete` holds when the target was collected and no observation of it is an `error` (so
+   * every list answered): only then may its missing resources be taken as deleted.
+   */
+  byTarget: { label: string; observations: Observation[]; complete: boolean; scopes: string[] }[];
   failedTargets: FailedTarget[];
 }
 
@@ -367,6 +388,7 @@ export async function collectEstate(
   const { targets, failures } = await planTargets(config, deps, options);
   options.onProgress?.({ target: "plan", message: `${targets.length} target(s) to collect` });
   const results: Observation[][] = new Array(targets.length);
+  const collected: boolean[] = new Array(targets.length).fill(false);
   const failedTargets: FailedTarget[] = [...failures];
   let next = 0;
   let done = 0;
@@ -377,6 +399,7 @@ export async function collectEstate(
       const label = targetLabel(target);
       try {
         results[index] = await collectTarget(target, deps, options);
+        collected[index] = true;
         done++;
         options.onProgress?.({
           target: label,
@@ -407,6 +430,9 @@ export async function collectEstate(
     byTarget: targets.map((target, index) => ({
       label: targetLabel(target),
       observations: results[index] ?? [],
+      scopes: targetScopes(target),
+      complete:
+        collected[index] === true && !(results[index] ?? []).some((o) => o.error !== undefined),
     })),
     failedTargets,
   };

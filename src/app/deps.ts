@@ -39,6 +39,7 @@ import {
   type VigilConfig,
 } from "../core/index.js";
 import {
+  type ApplyFindingsOptions,
   connectStore,
   createEvidenceLedger,
   createFindingStore,
@@ -247,6 +248,7 @@ export interface EvidenceStore {
     runId: string,
     observedAt: string,
     findings: readonly Finding[],
+    options?: ApplyFindingsOptions,
   ): Promise<Transition[]>;
   /** Recompute every hash and the chain. */
   verify(): Promise<LedgerVerification>;
@@ -292,14 +294,18 @@ export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Prom
     await ledger.ensure();
     const findings = createFindingStore(clients.tableClient(STORE_NAMES.findingsTable));
     await findings.ensure();
+    // The queues of the Functions app (sweep fan-out, notifications outbox) and their poison queues.
+    for (const queue of [STORE_NAMES.scanTargetsQueue, STORE_NAMES.notificationsQueue])
+      for (const name of [queue, `${queue}-poison`])
+        await clients.queueClient(name).createIfNotExists();
     return {
       putSnapshots: async (observations) => {
         const stored = await ledger.putSnapshots(observations);
         return { refs: [...stored], created: stored.created };
       },
       append: (input) => ledger.append(input),
-      applyFindings: (scope, runId, observedAt, list) =>
-        findings.applyFindings(scope, runId, observedAt, list),
+      applyFindings: (scope, runId, observedAt, list, options) =>
+        findings.applyFindings(scope, runId, observedAt, list, options),
       verify: () => ledger.verify(),
       listRecords: () => ledger.listRecords(),
       getSnapshot: (hash) => ledger.getSnapshot(hash),

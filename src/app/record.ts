@@ -55,7 +55,14 @@ export interface RecordScanOptions {
 export async function recordScan(
   store: EvidenceStore,
   catalogue: Catalogue,
-  byTarget: readonly { label: string; observations: readonly Observation[] }[],
+  byTarget: readonly {
+    label: string;
+    observations: readonly Observation[];
+    /** The target's lists all answered: resources it saw before and not now are deleted. */
+    complete?: boolean;
+    /** Scopes the target covers even when it observed nothing in them (its own scope). */
+    scopes?: readonly string[];
+  }[],
   findings: readonly Finding[],
   options: RecordScanOptions,
 ): Promise<RecordedScan> {
@@ -73,7 +80,8 @@ export async function recordScan(
     findingsOf.set(label, [...(findingsOf.get(label) ?? []), finding]);
   }
   const result: RecordedScan = { records: [], snapshotsCreated: 0, transitions: [] };
-  for (const { label, observations } of byTarget) {
+  const seen = new Set(byTarget.flatMap((t) => t.observations.map((o) => o.id)));
+  for (const { label, observations, complete, scopes } of byTarget) {
     const mine = findingsOf.get(label) ?? [];
     const snapshots = await store.putSnapshots(observations.map(withoutObservedAt));
     result.snapshotsCreated += snapshots.created;
@@ -96,13 +104,21 @@ export async function recordScan(
       created: appended.created,
     });
     const byScope = new Map<string, Finding[]>();
+    // A complete target also visits the scopes it used to cover, so their vanished rows resolve.
+    if (complete === true) for (const scope of scopes ?? []) byScope.set(scope, []);
+    for (const observation of complete === true ? observations : [])
+      if (observation.scope !== undefined && !byScope.has(observation.scope))
+        byScope.set(observation.scope, []);
     for (const finding of mine) {
       const scope = finding.scope ?? label;
       byScope.set(scope, [...(byScope.get(scope) ?? []), finding]);
     }
     for (const [scope, list] of byScope)
       result.transitions.push(
-        ...(await store.applyFindings(scope, options.runId, options.now, list)),
+        ...(await store.applyFindings(scope, options.runId, options.now, list, {
+          target: label,
+          ...(complete === true ? { goneUnlessSeen: seen } : {}),
+        })),
       );
   }
   return result;

@@ -27,6 +27,13 @@ export interface StateRow {
    * when a later run sees the resource again.
    */
   deletedAt?: string;
+  /**
+   * Label of the target whose collection last produced a finding for the pair (a sweep's target:
+   * `subscription <id>`, `cluster <name>`, …). A complete collection of that target that no longer
+   * sees the resource marks the row deleted (see `goneUnlessSeen`). Absent on rows written by a
+   * partial re-evaluation that names no target.
+   */
+  target?: string;
 }
 
 /** Kinds of state change, in DESIGN.md's words. */
@@ -67,6 +74,15 @@ export interface ComputeTransitionsOptions {
   scope: string;
   /** Resources the run knows to be gone (from a delete event or a full listing without them). */
   deletedResourceIds?: string[];
+  /** Label of the target this run's findings come from: stamped on the rows they write. */
+  target?: string;
+  /**
+   * The target named by `target` was collected completely (every list answered) and these are all
+   * the resources the run observed: a row last produced by that target whose resource is not in
+   * the set is gone, as if listed in `deletedResourceIds`. Only the target that saw a resource can
+   * declare it deleted, so a target that failed, or another target sharing the scope, never does.
+   */
+  goneUnlessSeen?: ReadonlySet<string>;
 }
 
 /** What {@link computeTransitions} returns. */
@@ -164,6 +180,8 @@ export function computeTransitions(
       lastSeen: observedAt,
       lastRun: runId,
     };
+    const target = options.target ?? row?.target;
+    if (target !== undefined) next.target = target;
     state.set(key, next);
     const kind = classifyTransition(from, to);
     if (kind !== undefined) {
@@ -182,6 +200,11 @@ export function computeTransitions(
   }
 
   const deleted = new Set(options.deletedResourceIds ?? []);
+  const { goneUnlessSeen, target } = options;
+  if (goneUnlessSeen !== undefined && target !== undefined) {
+    for (const row of state.values())
+      if (row.target === target && !goneUnlessSeen.has(row.resourceId)) deleted.add(row.resourceId);
+  }
   if (deleted.size > 0) {
     for (const [key, row] of state) {
       if (!deleted.has(row.resourceId) || latest.has(key) || isCurrent(row)) continue;

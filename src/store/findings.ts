@@ -22,6 +22,9 @@ import { toStoreError } from "./rest.js";
 export interface ApplyFindingsOptions {
   /** Resources the run knows to be gone; their rows are resolved (see `computeTransitions`). */
   deletedResourceIds?: string[];
+  /** The target the findings come from, and what a complete collection of it saw (see `computeTransitions`). */
+  target?: string;
+  goneUnlessSeen?: ReadonlySet<string>;
   abortSignal?: AbortSignal;
 }
 
@@ -73,6 +76,7 @@ interface StateEntity {
   lastSeen: string;
   lastRun: string;
   deletedAt?: string;
+  target?: string;
 }
 
 /**
@@ -118,6 +122,8 @@ export function createFindingStore(table: TableClient): FindingStore {
         observedAt,
         scope,
         ...(options.deletedResourceIds ? { deletedResourceIds: options.deletedResourceIds } : {}),
+        ...(options.target !== undefined ? { target: options.target } : {}),
+        ...(options.goneUnlessSeen ? { goneUnlessSeen: options.goneUnlessSeen } : {}),
       });
 
       const changed = rows.filter(
@@ -196,6 +202,7 @@ function toEntity(row: StateRow): StateEntity {
     lastRun: row.lastRun,
   };
   if (row.deletedAt !== undefined) entity.deletedAt = row.deletedAt;
+  if (row.target !== undefined) entity.target = row.target;
   return entity;
 }
 
@@ -234,6 +241,7 @@ function fromEntity(entity: Partial<StateEntity>): StateRow {
     lastRun: text("lastRun"),
   };
   if (typeof entity.deletedAt === "string") row.deletedAt = entity.deletedAt;
+  if (typeof entity.target === "string") row.target = entity.target;
   return row;
 }
 

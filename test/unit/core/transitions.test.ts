@@ -300,3 +300,91 @@ describe("computeTransitions", () => {
 function day(n: number): string {
   return `2025-01-${String(n).padStart(2, "0")}T00:00:00Z`;
 }
+
+describe("computeTransitions: deletions a complete target infers", () => {
+  const OTHER = `${RESOURCE}-other`;
+  const sweep = (
+    previous: StateRow[],
+    findings: Finding[],
+    runId: string,
+    observedAt: string,
+    target: string,
+    seen?: string[],
+  ) =>
+    computeTransitions(previous, findings, {
+      runId,
+      observedAt,
+      scope: SCOPE,
+      target,
+      ...(seen ? { goneUnlessSeen: new Set(seen) } : {}),
+    });
+
+  it("stamps the target on the rows it writes", () => {
+    const { rows } = sweep([], [finding("fail")], "run-1", day(1), "subscription 0000");
+
+    expect(rows.map((r) => r.target)).toEqual(["subscription 0000"]);
+  });
+
+  it("resolves a failing row its own target no longer sees", () => {
+    const first = sweep(
+      [],
+      [finding("fail"), finding("pass", { resourceId: OTHER })],
+      "run-1",
+      day(1),
+      "subscription 0000",
+      [RESOURCE, OTHER],
+    ).rows;
+
+    const { rows, transitions } = sweep(
+      first,
+      [finding("pass", { resourceId: OTHER })],
+      "run-2",
+      day(2),
+      "subscription 0000",
+      [OTHER],
+    );
+
+    expect(transitions).toEqual([
+      expect.objectContaining({
+        kind: "resolved",
+        resourceId: RESOURCE,
+        from: "fail",
+        to: "not_applicable",
+        resourceDeleted: true,
+      }),
+    ]);
+    expect(rows.find((r) => r.resourceId === RESOURCE)).toMatchObject({
+      status: "not_applicable",
+      deletedAt: day(2),
+    });
+  });
+
+  it("leaves rows alone without a complete listing, or when another target wrote them", () => {
+    const first = sweep([], [finding("fail")], "run-1", day(1), "subscription 0000", [
+      RESOURCE,
+    ]).rows;
+
+    const partial = sweep(first, [], "run-2", day(2), "subscription 0000");
+    const otherTarget = sweep(first, [], "run-2", day(2), "drill records a/b", []);
+
+    expect(partial.transitions).toEqual([]);
+    expect(partial.rows[0]?.status).toBe("fail");
+    expect(otherTarget.transitions).toEqual([]);
+    expect(otherTarget.rows[0]?.status).toBe("fail");
+  });
+
+  it("keeps a resource seen elsewhere in the run, and is idempotent", () => {
+    const first = sweep([], [finding("fail")], "run-1", day(1), "subscription 0000", [
+      RESOURCE,
+    ]).rows;
+
+    const stillThere = sweep(first, [], "run-2", day(2), "subscription 0000", [RESOURCE]);
+    const gone = sweep(first, [], "run-2", day(2), "subscription 0000", []);
+    const again = sweep(gone.rows, [], "run-2", day(2), "subscription 0000", []);
+
+    expect(stillThere.transitions).toEqual([]);
+    expect(gone.transitions.map((t) => t.kind)).toEqual(["resolved"]);
+    expect(again.transitions).toEqual([]);
+    expect(again.rows).toEqual(gone.rows);
+  });
+});
