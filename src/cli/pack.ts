@@ -2,8 +2,10 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  buildEvidenceReport,
   exportPack,
   FileAccessError,
+  loadCatalogue,
   openEvidenceStore,
   PackExportError,
   PackFormatError,
@@ -14,13 +16,25 @@ import { InputError } from "../core/index.js";
 import { terminalSafe } from "../reports/index.js";
 import { storeLocation, writeAtomically } from "./io.js";
 import type { CliIo } from "./main.js";
+import { findChromium, type ReportFormat, renderReport, reportWaivers } from "./report.js";
+
+/** The evidence report renderings a pack carries (`reports/evidence-all.<ext>`); PDF when Chromium is there. */
+const PACK_REPORT_FORMATS: readonly { format: ReportFormat; extension: string }[] = [
+  { format: "html", extension: "html" },
+  { format: "json", extension: "json" },
+  { format: "csv", extension: "csv" },
+  { format: "oscal", extension: "oscal.json" },
+  { format: "pdf", extension: "pdf" },
+];
 
 /** Help for `vigil export`. */
 export const EXPORT_HELP = `Usage: vigil export --out FILE [--from ISO] [--to ISO] [--store-dir DIR]
 
 Write an evidence pack: a zip with the ledger records of the period (and the chain back to
-record 1, so it verifies from its start), the snapshots they reference and manifest.json, which
-lists every file's SHA-256 and the chain head. Without --from/--to the whole history is packed.
+record 1, so it verifies from its start), the snapshots they reference, the evidence report for
+every framework over the period (reports/evidence-all.html, .json, .csv, .oscal.json, and .pdf
+when Chromium is installed) and manifest.json, which lists every file's SHA-256 and the chain
+head. Without --from/--to the whole history is packed.
 A record belongs to the period when it was recorded at or after --from and at or before --to.
 The store's ledger is verified first; a store that does not verify is not exported.
 
@@ -31,6 +45,8 @@ Options:
   --from ISO       start of the period (ISO 8601)
   --to ISO         end of the period (ISO 8601)
   --store-dir DIR  the local store (default .vigil; VIGIL_STORAGE_* settings take precedence)
+  --config FILE    list the config's waivers among the reports' exceptions
+  --waivers FILE   a separate waiver file, as for scan
 
 Exit codes: 0 written, 1 the store's ledger does not verify, 2 usage error or unreadable store.
 `;
@@ -50,6 +66,8 @@ export async function exportCommand(argv: readonly string[], io: CliIo): Promise
         from: { type: "string" },
         to: { type: "string" },
         "store-dir": { type: "string" },
+        config: { type: "string" },
+        waivers: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -69,19 +87,54 @@ export async function exportCommand(argv: readonly string[], io: CliIo): Promise
 
   let zip: Uint8Array;
   try {
+    const catalogue = loadCatalogue();
+    const waivers = reportWaivers(
+      catalogue,
+      values.config as string | undefined,
+      values.waivers as string | undefined,
+      io,
+    );
     const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
     try {
-      zip = await exportPack(store, {
+      const period = {
         ...(typeof values.from === "string" ? { from: values.from } : {}),
         ...(typeof values.to === "string" ? { to: values.to } : {}),
-        generatedAt: new Date(io.now()).toISOString(),
+      };
+      const generatedAt = new Date(io.now()).toISOString();
+      const model = await buildEvidenceReport(store, catalogue, {
+        framework: "all",
+        ...period,
+        generatedAt,
+        waivers,
+      });
+      const chromium = findChromium(io.env ?? {});
+      if (chromium === undefined)
+        io.stderr(
+          "vigil export: no Chromium found (VIGIL_CHROMIUM_PATH): the pack carries the report as HTML, JSON, CSV and OSCAL, without a PDF\n",
+        );
+      const reports: { name: string; content: string | Uint8Array }[] = [];
+      for (const { format, extension } of PACK_REPORT_FORMATS) {
+        if (format === "pdf" && chromium === undefined) continue;
+        reports.push({
+          name: `evidence-all.${extension}`,
+          content: await renderReport(model, format, chromium),
+        });
+      }
+      zip = await exportPack(store, {
+        ...period,
+        generatedAt,
         vigilVersion: vigilVersion(),
+        reports,
       });
     } finally {
       await store.close();
     }
   } catch (error) {
     if (error instanceof InputError) return usage(io, error.message);
+    if (error instanceof FileAccessError) {
+      io.stderr(`vigil export: ${terminalSafe(error.message)}\n`);
+      return 2;
+    }
     if (error instanceof PackExportError) {
       io.stderr(`vigil export: ${terminalSafe(error.message)}\n`);
       return error.reason === "tampered" ? 1 : 2;
@@ -97,8 +150,9 @@ export async function exportCommand(argv: readonly string[], io: CliIo): Promise
     return 2;
   }
   const manifest = verifyPackBytes(zip).manifest;
+  const count = (prefix: string) => manifest.files.filter((f) => f.path.startsWith(prefix)).length;
   io.stdout(
-    `vigil export: wrote ${out}: records ${manifest.period.firstSeq}–${manifest.period.lastSeq} of the period (pack holds 1–${manifest.period.lastSeq}), ${manifest.files.filter((f) => f.path.startsWith("snapshots/")).length} snapshot(s), head #${manifest.head.seq} ${manifest.head.hash}\n`,
+    `vigil export: wrote ${out}: records ${manifest.period.firstSeq}–${manifest.period.lastSeq} of the period (pack holds 1–${manifest.period.lastSeq}), ${count("snapshots/")} snapshot(s), ${count("reports/")} report file(s), head #${manifest.head.seq} ${manifest.head.hash}\n`,
   );
   return 0;
 }

@@ -14,7 +14,7 @@ import {
   openEvidenceStore,
   vigilVersion,
 } from "../app/index.js";
-import { InputError, parseInstant, type Waiver } from "../core/index.js";
+import { type Catalogue, InputError, parseInstant, type Waiver } from "../core/index.js";
 import {
   type EvidenceReportModel,
   REPORT_FRAMEWORKS,
@@ -31,7 +31,7 @@ import { type CliIo, UsageError } from "./main.js";
 
 /** The formats `vigil report` writes. */
 export const REPORT_FORMATS = ["html", "pdf", "csv", "json", "oscal"] as const;
-type ReportFormat = (typeof REPORT_FORMATS)[number];
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Where vigil looks for Chromium when VIGIL_CHROMIUM_PATH is not set. */
 export const CHROMIUM_CANDIDATES = [
@@ -130,16 +130,12 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   }
 
   const catalogue = loadCatalogue();
-  let waivers: Waiver[] = [];
-  const configPath = values.config as string | undefined;
-  const waiverPath = values.waivers as string | undefined;
-  if (configPath !== undefined || waiverPath !== undefined) {
-    const loaded = loadConfig(catalogue, configPath, waiverPath, { env: io.env ?? {} });
-    waivers = [...(loaded.config?.waivers ?? [])];
-    for (const list of loaded.waivers?.byControl.values() ?? [])
-      for (const { waiver } of list)
-        if (!waivers.some((x) => x.id === waiver.id)) waivers.push(waiver);
-  }
+  const waivers = reportWaivers(
+    catalogue,
+    values.config as string | undefined,
+    values.waivers as string | undefined,
+    io,
+  );
 
   let model: EvidenceReportModel;
   let store: EvidenceStore | undefined;
@@ -164,22 +160,14 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   }
 
   let output: string | Uint8Array;
-  if (format === "csv") output = renderEvidenceCsv(model);
-  else if (format === "json") output = renderEvidenceJson(model);
-  else if (format === "oscal")
-    output = renderOscalAssessmentResults(model, { vigilVersion: vigilVersion() });
-  else if (format === "pdf") {
-    try {
-      output = await renderPdf(renderEvidenceHtml(model), {
-        executablePath: chromium as string,
-      });
-    } catch (error) {
-      io.stderr(
-        `vigil report: Chromium (${chromium}) could not print the PDF: ${terminalSafe(error instanceof Error ? error.message : String(error))}\n`,
-      );
-      return 2;
-    }
-  } else output = renderEvidenceHtml(model);
+  try {
+    output = await renderReport(model, format, chromium);
+  } catch (error) {
+    io.stderr(
+      `vigil report: Chromium (${chromium}) could not print the PDF: ${terminalSafe(error instanceof Error ? error.message : String(error))}\n`,
+    );
+    return 2;
+  }
 
   const counts = model.summary.byStatus;
   const verified = model.ledger.verified
@@ -196,6 +184,49 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
   }
   if (!model.ledger.verified && out === undefined) io.stderr(`vigil report: ${verified}\n`);
   return 0;
+}
+
+/**
+ * The waivers a report lists among its exceptions: the config's and the waiver file's, each once.
+ * @throws InputErrors or FileAccessError for a bad config or waiver file
+ */
+export function reportWaivers(
+  catalogue: Catalogue,
+  configPath: string | undefined,
+  waiverPath: string | undefined,
+  io: CliIo,
+): Waiver[] {
+  if (configPath === undefined && waiverPath === undefined) return [];
+  const loaded = loadConfig(catalogue, configPath, waiverPath, { env: io.env ?? {} });
+  const waivers = [...(loaded.config?.waivers ?? [])];
+  for (const list of loaded.waivers?.byControl.values() ?? [])
+    for (const { waiver } of list)
+      if (!waivers.some((x) => x.id === waiver.id)) waivers.push(waiver);
+  return waivers;
+}
+
+/**
+ * One rendering of an evidence report; a PDF needs `chromium`.
+ * @throws Error when Chromium cannot print the PDF
+ */
+export async function renderReport(
+  model: EvidenceReportModel,
+  format: ReportFormat,
+  chromium?: string,
+): Promise<string | Uint8Array> {
+  switch (format) {
+    case "csv":
+      return renderEvidenceCsv(model);
+    case "json":
+      return renderEvidenceJson(model);
+    case "oscal":
+      return renderOscalAssessmentResults(model, { vigilVersion: vigilVersion() });
+    case "pdf":
+      if (chromium === undefined) throw new Error("no Chromium to print the PDF with");
+      return renderPdf(renderEvidenceHtml(model), { executablePath: chromium });
+    case "html":
+      return renderEvidenceHtml(model);
+  }
 }
 
 /** A --from/--to value as an ISO 8601 instant; a date alone means its start (from) or end (to). */

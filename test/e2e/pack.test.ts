@@ -63,6 +63,47 @@ describe("vigil export and vigil verify --pack", () => {
     expect(Object.keys(entries).some((p) => p.startsWith("snapshots/"))).toBe(true);
   });
 
+  it("carries the evidence report of the period, listed in the manifest", () => {
+    const entries = unzipSync(readFileSync(pack));
+    const manifest = JSON.parse(new TextDecoder().decode(entries["manifest.json"])) as {
+      files: { path: string }[];
+      head: { seq: number; hash: string };
+    };
+    const reports = Object.keys(entries).filter((p) => p.startsWith("reports/"));
+
+    expect(reports).toEqual(
+      expect.arrayContaining([
+        "reports/evidence-all.html",
+        "reports/evidence-all.json",
+        "reports/evidence-all.csv",
+        "reports/evidence-all.oscal.json",
+      ]),
+    );
+    for (const report of reports) expect(manifest.files.map((f) => f.path)).toContain(report);
+    const model = JSON.parse(new TextDecoder().decode(entries["reports/evidence-all.json"])) as {
+      summary: { byStatus: { fail: number } };
+      ledger: { head: { seq: number; hash: string } | null; verified: boolean };
+    };
+    expect(model.ledger.verified).toBe(true);
+    expect(model.ledger.head).toMatchObject(manifest.head);
+    expect(model.summary.byStatus.fail).toBeGreaterThan(0);
+    expect(new TextDecoder().decode(entries["reports/evidence-all.html"])).toMatch(/<html/i);
+  });
+
+  it("reports a pack whose report was edited, naming the file", async () => {
+    const entries = unzipSync(readFileSync(pack));
+    const html = new TextDecoder().decode(entries["reports/evidence-all.html"]);
+    entries["reports/evidence-all.html"] = new TextEncoder().encode(html.replace(/fail/i, "pass"));
+    const tampered = join(dir, "tampered-report.zip");
+    writeFileSync(tampered, zipSync(entries));
+    const io = bufferIo();
+
+    const code = await verifyPack(tampered, io);
+
+    expect(code).toBe(1);
+    expect(io.out.join("")).toMatch(/changed +reports\/evidence-all\.html/);
+  });
+
   it("verifies the pack as intact, naming its head", async () => {
     const io = bufferIo();
 
