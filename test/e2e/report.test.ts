@@ -1,7 +1,8 @@
 /**
  * `vigil report` end to end: one emulated demo run recorded in a local store, the evidence report
- * written as HTML and rendered in headless Chromium (assertions on visible text, and that the
- * page requests nothing), and the OSCAL and CSV formats checked.
+ * written as HTML and rendered in headless Chromium (assertions on visible text: every seeded
+ * violation with its evidence, and that the page requests nothing), and the OSCAL and CSV formats
+ * checked.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -13,27 +14,14 @@ import type { CliIo } from "../../src/cli/main.js";
 import { reportCommand } from "../../src/cli/report.js";
 import { CHROMIUM_ARGS } from "../../src/reports/index.js";
 import { ROOT, tempDir, vigil } from "../support/cli.js";
+import { DEMO_NON_PASSING, stableId } from "../support/demo.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 
-/** A few of the demo's seeded violations (test/e2e/emulated-scan.test.ts lists them all). */
-const SEEDED: [controlId: string, resourceSuffix: string, status: string][] = [
-  ["entra-privileged-roles-require-mfa", "/identity/conditionalAccess/policies", "FAIL"],
-  ["aks-local-accounts-disabled", "/managedClusters/aks-hfw-staging", "FAIL"],
-  [
-    "traefik-dashboard-not-exposed",
-    "aks-hfw-prod/traefik/traefik.io/IngressRoute/traefik-dashboard",
-    "FAIL",
-  ],
-  ["namespace-default-deny-ingress", "k8s://aks-hfw-staging/_/core/Namespace/odoo-staging", "FAIL"],
-  [
-    "storage-backup-container-immutable",
-    "/sthfwerpbkpprod/blobServices/default/containers/filestore-backups",
-    "FAIL",
-  ],
-  ["storage-backup-account-versioning-enabled", "/storageAccounts/sthfwerpbkpstg", "ERROR"],
-  ["postgresql-geo-redundant-backup-enabled", "/flexibleServers/psql-hfw-odoo-staging", "WAIVED"],
-];
+/** Every seeded non-passing result of the demo, with the status the report shows. */
+const SEEDED: [controlId: string, resourceSuffix: string, status: string][] = DEMO_NON_PASSING.map(
+  ([controlId, suffix, status]) => [controlId, suffix, status.toUpperCase()],
+);
 
 interface CsvRow {
   controlId: string;
@@ -157,6 +145,20 @@ describe("vigil report over a recorded demo run", () => {
     }
   });
 
+  it("lists every seeded violation, error and waiver of the demo in the CSV", () => {
+    const listed = p.rows
+      .filter((r) => r.status !== "pass" && r.status !== "not_applicable")
+      .map((r) => `${r.controlId} ${stableId(r.resourceId)} ${r.status}`)
+      .sort();
+    const expected = DEMO_NON_PASSING.map(
+      ([controlId, suffix, status]) =>
+        listed.find((l) => l.startsWith(`${controlId} `) && l.endsWith(`${suffix} ${status}`)) ??
+        `MISSING ${controlId} …${suffix} ${status}`,
+    ).sort();
+
+    expect(listed).toEqual(expected);
+  });
+
   it("writes a CSV row per finding of the run", () => {
     expect(p.rows).toHaveLength(p.findingsCount);
     expect(p.rows.every((r) => /^[0-9a-f]{64}$/.test(r.ledgerRecordSha256))).toBe(true);
@@ -236,7 +238,9 @@ describe.runIf(existsSync(CHROMIUM))(
         });
         const block = control
           .locator("div.evidence", {
-            has: page.locator(".rid", { hasText: new RegExp(`${escapeRegExp(suffix)}$`) }),
+            has: page.locator(".rid", {
+              hasText: new RegExp(`${escapeRegExp(suffix)}(:\\d+)?$`),
+            }),
           })
           .first();
         evidence.set(`${controlId} ${suffix}`, await block.innerText());
@@ -267,13 +271,20 @@ describe.runIf(existsSync(CHROMIUM))(
     it.each(SEEDED)(
       "shows %s on …%s as %s with its ledger record hash",
       (controlId, suffix, status) => {
-        const row = p.rows.find((r) => r.controlId === controlId && r.resourceId.endsWith(suffix));
+        const row = p.rows.find(
+          (r) => r.controlId === controlId && stableId(r.resourceId).endsWith(suffix),
+        );
         const block = evidence.get(`${controlId} ${suffix}`);
 
         expect(row?.status.toUpperCase()).toBe(status);
         expect(block).toContain(status);
+        expect(block).toContain(row?.resourceId);
         expect(block).toContain(row?.ledgerRecordSha256);
         expect(block).toMatch(/Ledger record\s+ledger\/\d{12}\.json/);
+        expect(block).toMatch(/Evaluated\s+\d{4}-\d{2}-\d{2}T\S+, run \S+, target \S/);
+        expect(block).toMatch(/Observation snapshot\s+SHA-256 [0-9a-f]{64}/);
+        // The observed values the verdict rests on, or the reason none could be read.
+        expect(block).toMatch(/Field read\s+Observed|No values were read/);
       },
     );
 
