@@ -10,6 +10,7 @@ import {
   controlHash,
   type Finding,
   type Observation,
+  type SnapshotRef,
   sha256Hex,
   type Transition,
   type VigilConfig,
@@ -17,13 +18,38 @@ import {
 import type { EvidenceStore } from "./deps.js";
 
 /**
- * The observation as its snapshot stores it: without the collection time, which the record
- * carries, so that an unchanged resource hashes the same on every run and costs no new blob.
+ * The observation as its snapshot stores it, and what the record keeps beside the snapshot: the
+ * collection time and the request ids of failed calls differ on every run, so the snapshot leaves
+ * them out and an unchanged resource (or an unchanged failure) hashes the same on every run and
+ * costs no new blob.
  */
-function withoutObservedAt(observation: Observation): Observation {
-  if (observation.source?.observedAt === undefined) return observation;
-  const { observedAt: _, ...source } = observation.source;
-  return { ...observation, source };
+function splitVolatile(observation: Observation): {
+  stable: Observation;
+  volatile: Pick<SnapshotRef, "observedAt" | "requestIds">;
+} {
+  const stable: Observation = { ...observation };
+  const volatile: Pick<SnapshotRef, "observedAt" | "requestIds"> = {};
+  const requestIds: { path: string | null; requestId: string }[] = [];
+  if (observation.source?.observedAt !== undefined) {
+    const { observedAt, ...source } = observation.source;
+    stable.source = source;
+    volatile.observedAt = observedAt;
+  }
+  if (observation.error?.requestId !== undefined) {
+    const { requestId, ...error } = observation.error;
+    stable.error = error;
+    requestIds.push({ path: null, requestId });
+  }
+  if (observation.gaps?.some((gap) => gap.requestId !== undefined) === true) {
+    stable.gaps = observation.gaps.map((gap) => {
+      if (gap.requestId === undefined) return gap;
+      const { requestId, ...rest } = gap;
+      requestIds.push({ path: gap.path, requestId });
+      return rest;
+    });
+  }
+  if (requestIds.length > 0) volatile.requestIds = requestIds;
+  return { stable, volatile };
 }
 
 /** What a recorded run left in the store. */
@@ -83,7 +109,8 @@ export async function recordScan(
   const seen = new Set(byTarget.flatMap((t) => t.observations.map((o) => o.id)));
   for (const { label, observations, complete, scopes } of byTarget) {
     const mine = findingsOf.get(label) ?? [];
-    const snapshots = await store.putSnapshots(observations.map(withoutObservedAt));
+    const split = observations.map(splitVolatile);
+    const snapshots = await store.putSnapshots(split.map((x) => x.stable));
     result.snapshotsCreated += snapshots.created;
     const appended = await store.append({
       runId: options.runId,
@@ -94,7 +121,7 @@ export async function recordScan(
       vigilVersion: options.vigilVersion,
       configHash,
       controls,
-      snapshots: snapshots.refs,
+      snapshots: snapshots.refs.map((ref, i) => ({ ...ref, ...split[i]?.volatile })),
       findings: mine,
     });
     result.records.push({

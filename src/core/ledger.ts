@@ -52,6 +52,13 @@ export interface SnapshotRef {
   observationId: string;
   type: string;
   hash: string;
+  /**
+   * What changes on every collection of an unchanged resource, kept in the record so that the
+   * snapshot does not change: when it was collected, and the request ids of the failed calls behind
+   * its `error` (`path` null) and its gaps.
+   */
+  observedAt?: string;
+  requestIds?: { path: string | null; requestId: string }[];
 }
 
 /** What a record is built from: everything but the chain fields. */
@@ -141,7 +148,15 @@ export function buildRecord(
       .map(({ id, version, hash }) => ({ id, version, hash }))
       .sort((a, b) => compare(a.id, b.id) || a.version - b.version || compare(a.hash, b.hash)),
     snapshots: input.snapshots
-      .map(({ observationId, type, hash }) => ({ observationId, type, hash }))
+      .map(({ observationId, type, hash, observedAt, requestIds }) => ({
+        observationId,
+        type,
+        hash,
+        ...(observedAt !== undefined ? { observedAt } : {}),
+        ...(requestIds !== undefined && requestIds.length > 0
+          ? { requestIds: requestIds.map(({ path, requestId }) => ({ path, requestId })) }
+          : {}),
+      }))
       .sort(
         (a, b) =>
           compare(a.observationId, b.observationId) ||
@@ -527,11 +542,27 @@ function recordProblem(value: unknown): string | undefined {
   for (const [i, ref] of value.snapshots.entries()) {
     const where = `snapshots[${i}]`;
     if (!isObject(ref)) return `${where} is not an object`;
-    const keys = exactKeys(ref, ["observationId", "type", "hash"], `${where}.`);
+    const keys = exactKeys(ref, ["observationId", "type", "hash"], `${where}.`, [
+      "observedAt",
+      "requestIds",
+    ]);
     if (keys !== undefined) return keys;
     if (!isText(ref.observationId)) return `${where}.observationId is not a non-empty string`;
     if (!isText(ref.type)) return `${where}.type is not a non-empty string`;
     if (!isHash(ref.hash)) return `${where}.hash is not 64 lowercase hex digits`;
+    if (ref.observedAt !== undefined && !isText(ref.observedAt))
+      return `${where}.observedAt is not a non-empty string`;
+    if (ref.requestIds !== undefined) {
+      if (!Array.isArray(ref.requestIds)) return `${where}.requestIds is not an array`;
+      for (const [j, call] of ref.requestIds.entries()) {
+        const at = `${where}.requestIds[${j}]`;
+        if (!isObject(call)) return `${at} is not an object`;
+        const callKeys = exactKeys(call, ["path", "requestId"], `${at}.`);
+        if (callKeys !== undefined) return callKeys;
+        if (call.path !== null && !isText(call.path)) return `${at}.path is not a string or null`;
+        if (!isText(call.requestId)) return `${at}.requestId is not a non-empty string`;
+      }
+    }
   }
   if (!Array.isArray(value.findings)) return "findings is not an array";
   return undefined;
@@ -541,12 +572,14 @@ function exactKeys(
   value: Record<string, unknown>,
   fields: readonly string[],
   prefix: string,
+  optional: readonly string[] = [],
 ): string | undefined {
   for (const field of fields) {
     if (!Object.hasOwn(value, field)) return `${prefix}${field} is missing`;
   }
   for (const key of Object.keys(value)) {
-    if (!fields.includes(key)) return `${prefix}${key} is not a field of a version 1 record`;
+    if (!fields.includes(key) && !optional.includes(key))
+      return `${prefix}${key} is not a field of a version 1 record`;
   }
   return undefined;
 }

@@ -3,7 +3,7 @@
  * store under a folder, the chain verified, a tampered record named, and an unchanged estate
  * costing no new snapshot.
  */
-import { rmSync } from "node:fs";
+import { cpSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -99,7 +99,7 @@ describe("vigil scan --store and vigil verify", () => {
 });
 
 describe("recordScan over an unchanged estate", () => {
-  it("stores no new snapshot on the second run but for failures, whose request ids differ", async () => {
+  it("stores no new snapshot on the second run, failures included", async () => {
     const dir = tempDir("vigil-store-unchanged-");
     const catalogue = loadCatalogue();
     const loaded = loadConfig(catalogue, CONFIG);
@@ -107,6 +107,7 @@ describe("recordScan over an unchanged estate", () => {
     const store = await openEvidenceStore({ localDir: dir });
     try {
       const created: number[] = [];
+      const records: string[] = [];
       let failedWithRequestId = 0;
       for (const runId of ["run-a", "run-b"]) {
         const scan = await scanEstate(catalogue, session.config, session.deps, {
@@ -130,12 +131,18 @@ describe("recordScan over an unchanged estate", () => {
             (o.gaps ?? []).some((g) => g.requestId !== undefined),
         ).length;
       }
+      for await (const record of store.listRecords()) records.push(record.content);
 
       expect(created[0]).toBeGreaterThan(40);
-      // An unchanged resource costs no new blob; a failed call is new evidence each time (its
-      // request id names that call).
+      expect(created[1]).toBe(0);
+      // The failed calls' request ids differ per run: the records keep them beside the snapshot.
       expect(failedWithRequestId).toBeGreaterThan(0);
-      expect(created[1]).toBe(failedWithRequestId);
+      const requestIds = records.flatMap((r) =>
+        (JSON.parse(r) as { snapshots: { requestIds?: unknown[] }[] }).snapshots.flatMap(
+          (s) => s.requestIds ?? [],
+        ),
+      );
+      expect(requestIds.length).toBeGreaterThanOrEqual(2 * failedWithRequestId);
       expect((await store.verify()).ok).toBe(true);
     } finally {
       await store.close();
@@ -143,4 +150,63 @@ describe("recordScan over an unchanged estate", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("recordScan when a resource is deleted from the estate", () => {
+  it("resolves its failures as deleted, and only its own", async () => {
+    const dir = tempDir("vigil-store-deleted-");
+    const seed = join(dir, "seed");
+    cpSync(DEMO, seed, { recursive: true });
+    const catalogue = loadCatalogue();
+    const loaded = loadConfig(catalogue, CONFIG);
+    const session = await openEmulatedEstate(seed, loaded.config, { configPath: CONFIG });
+    const store = await openEvidenceStore({ localDir: join(dir, "store") });
+    const record = async (runId: string) => {
+      const scan = await scanEstate(catalogue, session.config, session.deps, {
+        nowMs: parseInstant(session.now ?? "") ?? 0,
+        loaded: { ...loaded, config: session.config },
+        vigilVersion: "test",
+        runId,
+      });
+      return recordScan(store, catalogue, scan.byTarget, scan.findings, {
+        runId,
+        trigger: "cli",
+        recordedAt: scan.run.completedAt,
+        now: scan.run.now,
+        vigilVersion: "test",
+        config: session.config,
+      });
+    };
+    try {
+      await record("run-before");
+      const account = join(
+        seed,
+        "arm/subscriptions/daa9e34f-fc7d-46c9-bee8-a67739d9ef7a/resourceGroups/rg-hfw-web-prod/providers/Microsoft.Storage/storageAccounts/sthfwstaticprod",
+      );
+      rmSync(account, { recursive: true });
+      rmSync(`${account}.json`);
+      session.emulator?.reload();
+
+      const after = await record("run-after");
+
+      const changes = after.transitions.filter((t) => t.kind !== "still-failing");
+      expect(changes.map((t) => `${t.kind} ${t.controlId}`).sort()).toEqual([
+        "resolved storage-account-blob-public-access-disabled",
+        "resolved storage-account-https-only-tls12",
+        "resolved storage-account-public-network-restricted",
+      ]);
+      for (const t of changes) {
+        expect(t.resourceId).toMatch(/\/storageAccounts\/sthfwstaticprod$/);
+        expect(t).toMatchObject({ to: "not_applicable", resourceDeleted: true });
+      }
+      // The staging subscription, whose collection had errors, resolves nothing.
+      expect(
+        after.transitions.filter((t) => t.scope.startsWith("af350284")).map((t) => t.kind),
+      ).not.toContain("resolved");
+    } finally {
+      await store.close();
+      await session.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

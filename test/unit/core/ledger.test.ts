@@ -221,6 +221,32 @@ describe("buildRecord", () => {
 
 describe("parseRecord", () => {
   const good = buildRecord(input(1, []), undefined).content;
+  const ref: SnapshotRef = {
+    observationId: "sa",
+    type: "Microsoft.Storage/storageAccounts",
+    hash: sha256Hex("snapshot"),
+    observedAt: "2025-03-02T06:00:00.000Z",
+    requestIds: [
+      { path: null, requestId: "req-1" },
+      { path: "joined.blobService", requestId: "req-2" },
+    ],
+  };
+  const withCalls = buildRecord(input(1, [ref]), undefined).content;
+
+  it("keeps a snapshot's collection time and failed calls' request ids in the record", () => {
+    expect(parseRecord(recordName(1), withCalls).snapshots).toEqual([ref]);
+  });
+
+  it.each([
+    ["a request id that is not a string", { path: null, requestId: 7 }, /requestId is not/],
+    ["a request id without a path", { requestId: "r" }, /path is missing/],
+    ["an unexpected field of a call", { path: null, requestId: "r", x: 1 }, /x is not a field/],
+  ])("rejects %s", (_case, call, message) => {
+    const record = JSON.parse(withCalls);
+    record.snapshots[0].requestIds = [call];
+
+    expect(() => parseRecord(recordName(1), canonicalJson(record))).toThrow(message);
+  });
 
   it("returns the stored record", () => {
     expect(parseRecord(recordName(1), good).runId).toBe("run-1");
