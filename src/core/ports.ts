@@ -107,3 +107,57 @@ export interface Collector {
   handles(target: Target): boolean;
   collect(target: Target, options: CollectOptions): Promise<Observation[]>;
 }
+
+/**
+ * One notification: the state changes of one run that someone should hear about (new failures,
+ * regressions, resolutions, errors), batched per run so that a sink gets one message, never one
+ * per finding. `id` is stable for the run and its content, so a redelivered digest can be told
+ * from a new one.
+ */
+export interface Digest {
+  id: string;
+  runId: string;
+  /** What started the run: `timer`, `event-grid`, `kube-audit`, `cli`, … */
+  trigger: string;
+  /** ISO 8601: when the run evaluated the estate. */
+  evaluatedAt: string;
+  /** The changes, sorted by severity (critical first), then control id, then resource id. */
+  transitions: DigestEntry[];
+  /** Counts by transition kind. */
+  counts: Partial<Record<DigestKind, number>>;
+}
+
+/** The transition kinds a digest carries (still-failing is not news). */
+export type DigestKind =
+  | "new-failure"
+  | "regression"
+  | "resolved"
+  | "error-started"
+  | "error-cleared";
+
+/** One state change in a digest. */
+export interface DigestEntry {
+  kind: DigestKind;
+  scope: string;
+  controlId: string;
+  /** The control's title, for people. */
+  title: string;
+  resourceId: string;
+  severity: "critical" | "high" | "medium" | "low";
+  from: string | null;
+  to: string;
+  /** The finding's reason after the change (absent for a deleted resource). */
+  reason?: string;
+  resourceDeleted?: true;
+}
+
+/** Where digests go: a signed webhook, a Teams Workflows webhook. */
+export interface NotificationSink {
+  /** A name for logs and errors, e.g. `webhook:secops`. */
+  readonly name: string;
+  /**
+   * Deliver one digest. Resolves when the receiver accepted it (2xx).
+   * @throws NotificationError (src/notify) with `retryable` when it was refused or unreachable.
+   */
+  deliver(digest: Digest, options?: { abortSignal?: AbortSignal }): Promise<void>;
+}
