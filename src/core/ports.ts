@@ -3,7 +3,7 @@
  * collect, and what it hands back. Types only; no I/O.
  */
 
-import type { Observation } from "./types.js";
+import type { Observation, Severity } from "./types.js";
 
 /** The Azure clouds vigil knows the endpoints of (PLATFORM.md "Sovereign clouds"). */
 export const CLOUDS = ["AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud"] as const;
@@ -143,7 +143,7 @@ export interface DigestEntry {
   /** The control's title, for people. */
   title: string;
   resourceId: string;
-  severity: "critical" | "high" | "medium" | "low";
+  severity: Severity;
   from: string | null;
   to: string;
   /** The finding's reason after the change (absent for a deleted resource). */
