@@ -70,6 +70,15 @@ export interface RecordScanOptions {
   now: string;
   vigilVersion: string;
   config: VigilConfig | undefined;
+  /**
+   * Called with each target's and scope's transitions before the state rows change (the
+   * notifications outbox); when it throws, that scope's state is not written.
+   */
+  beforeStateWrite?: (
+    target: string,
+    scope: string,
+    transitions: readonly Transition[],
+  ) => Promise<void>;
 }
 
 /**
@@ -145,6 +154,16 @@ export async function recordScan(
         ...(await store.applyFindings(scope, options.runId, options.now, list, {
           target: label,
           ...(complete === true ? { goneUnlessSeen: seen } : {}),
+          ...(options.beforeStateWrite !== undefined
+            ? {
+                beforeWrite: (transitions: readonly Transition[]) =>
+                  (options.beforeStateWrite as NonNullable<RecordScanOptions["beforeStateWrite"]>)(
+                    label,
+                    scope,
+                    transitions,
+                  ),
+              }
+            : {}),
         })),
       );
   }

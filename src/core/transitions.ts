@@ -34,6 +34,11 @@ export interface StateRow {
    * partial re-evaluation that names no target.
    */
   target?: string;
+  /**
+   * The finding that last set the row, for the findings API (its reason, family, frameworks and
+   * trace). A deleted resource's row keeps the finding it had.
+   */
+  finding?: Finding;
 }
 
 /** Kinds of state change, in DESIGN.md's words. */
@@ -179,6 +184,7 @@ export function computeTransitions(
       lastChanged: changed || row === undefined ? observedAt : row.lastChanged,
       lastSeen: observedAt,
       lastRun: runId,
+      finding,
     };
     const target = options.target ?? row?.target;
     if (target !== undefined) next.target = target;

@@ -12,6 +12,7 @@ import { InputError } from "../core/index.js";
 /** Container, tables and queues of DESIGN.md "Storage layout". */
 export const STORE_NAMES = {
   evidenceContainer: "evidence",
+  outboxContainer: "outbox",
   findingsTable: "findings",
   runsTable: "runs",
   scanTargetsQueue: "scan-targets",

@@ -25,6 +25,11 @@ export interface ApplyFindingsOptions {
   /** The target the findings come from, and what a complete collection of it saw (see `computeTransitions`). */
   target?: string;
   goneUnlessSeen?: ReadonlySet<string>;
+  /**
+   * Called with the transitions after they are computed and before any row is written (the
+   * notifications outbox): when it throws, nothing is written.
+   */
+  beforeWrite?: (transitions: readonly Transition[]) => Promise<void>;
   abortSignal?: AbortSignal;
 }
 
@@ -77,7 +82,12 @@ interface StateEntity {
   lastRun: string;
   deletedAt?: string;
   target?: string;
+  /** The finding as JSON; its trace is dropped when the whole would not fit a table property. */
+  finding?: string;
 }
+
+/** Longest string property written: the service's limit is 64 KiB, counted as UTF-16. */
+const MAX_PROPERTY_CHARS = 32_000;
 
 /**
  * A finding store over `table` (DESIGN.md "Storage layout": table `findings`). PartitionKey is
@@ -126,6 +136,7 @@ export function createFindingStore(table: TableClient): FindingStore {
         ...(options.goneUnlessSeen ? { goneUnlessSeen: options.goneUnlessSeen } : {}),
       });
 
+      if (options.beforeWrite !== undefined) await options.beforeWrite(transitions);
       const changed = rows.filter(
         (row) => before.get(rowKeyOf(row.controlId, row.resourceId)) !== serialise(row),
       );
@@ -203,6 +214,12 @@ function toEntity(row: StateRow): StateEntity {
   };
   if (row.deletedAt !== undefined) entity.deletedAt = row.deletedAt;
   if (row.target !== undefined) entity.target = row.target;
+  if (row.finding !== undefined) {
+    let json = JSON.stringify(row.finding);
+    if (json.length > MAX_PROPERTY_CHARS)
+      json = JSON.stringify({ ...row.finding, trace: [], traceOmitted: true });
+    if (json.length <= MAX_PROPERTY_CHARS) entity.finding = json;
+  }
   return entity;
 }
 
@@ -242,6 +259,17 @@ function fromEntity(entity: Partial<StateEntity>): StateRow {
   };
   if (typeof entity.deletedAt === "string") row.deletedAt = entity.deletedAt;
   if (typeof entity.target === "string") row.target = entity.target;
+  if (typeof entity.finding === "string") {
+    try {
+      row.finding = JSON.parse(entity.finding) as Finding;
+    } catch (error) {
+      throw new StoreError(
+        `findings row ${entity.rowKey} holds a finding that is not JSON`,
+        { operation: "list findings" },
+        { cause: error },
+      );
+    }
+  }
   return row;
 }
 

@@ -37,3 +37,20 @@ export {
   type StartLocalStoreOptions,
   startLocalStore,
 } from "./local.js";
+export { createOutbox, type Outbox } from "./outbox.js";
+export {
+  createMessageQueue,
+  decodeQueueMessage,
+  encodeQueueMessage,
+  MAX_QUEUE_MESSAGE_BYTES,
+  type MessageQueue,
+  type ReceivedMessage,
+} from "./queues.js";
+export {
+  createRunStore,
+  type RunRow,
+  type RunStore,
+  type RunTargetRow,
+  type ScopeRow,
+  type TargetOutcome,
+} from "./runs.js";

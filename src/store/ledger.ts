@@ -102,6 +102,12 @@ export interface EvidenceLedger {
    */
   getSnapshot(hash: string, options?: LedgerOperationOptions): Promise<string | undefined>;
   /**
+   * The newest record's seq and the SHA-256 of its bytes (`null` for an empty ledger): read
+   * forward from the head this instance last saw, so it is one read when nothing was appended.
+   * @throws {StoreError} when the storage call fails
+   */
+  head(options?: LedgerOperationOptions): Promise<{ seq: number; hash: string } | null>;
+  /**
    * Reads every record and referenced snapshot and recomputes the chain (core `verifyLedger`),
    * with the head from the index as the expected head when there is an index.
    * @throws {StoreError} when the storage call fails
@@ -363,6 +369,15 @@ export function createEvidenceLedger(
 
     getSnapshot(hash, opts = {}) {
       return readBlob(snapshotName(hash), opts.abortSignal);
+    },
+
+    async head(opts = {}) {
+      const signal = opts.abortSignal;
+      cachedHead =
+        cachedHead === undefined || cachedHead === null
+          ? await discoverHead(signal)
+          : (await readForward(cachedHead.seq + 1, cachedHead, undefined, signal)).head;
+      return cachedHead === null ? null : { seq: cachedHead.seq, hash: cachedHead.hash };
     },
 
     async verify(opts = {}) {

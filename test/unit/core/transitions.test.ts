@@ -96,6 +96,7 @@ describe("computeTransitions", () => {
         lastChanged: "2025-01-01T00:00:00Z",
         lastSeen: "2025-01-01T00:00:00Z",
         lastRun: "run-1",
+        finding: finding("fail"),
       },
     ]);
     expect(result.transitions).toEqual([

@@ -1,0 +1,201 @@
+/**
+ * The release gate (DESIGN.md "Who uses it"): may this release go on? Answered from current state,
+ * failing closed: `pass` only when every scope asked about was scanned recently enough, holds no
+ * `error` finding at or above the severity floor and no `fail` at or above it.
+ */
+
+import {
+  InputError,
+  parseInstant,
+  SEVERITIES,
+  type Severity,
+  type StateRow,
+} from "../core/index.js";
+import type { AppRuntime } from "./runtime.js";
+
+/** What a pipeline asks. */
+export interface GateQuery {
+  /** One scope (a subscription id, a cluster name, a TLS set, the tenant id). */
+  scope?: string;
+  /** A name from the config's `environments`, standing for its scopes. */
+  environment?: string;
+  /** Findings below this severity do not block (default `low`: everything blocks). */
+  minSeverity?: Severity;
+  /** State older than this is `unknown` (default 60). */
+  maxAgeMinutes?: number;
+}
+
+/** One failing or erroring pair the gate names. */
+export interface GateFinding {
+  scope: string;
+  controlId: string;
+  resourceId: string;
+  status: "fail" | "error";
+  severity: Severity;
+  title?: string;
+  reason?: string;
+  /** ISO 8601: when the pair's status last changed. */
+  since: string;
+}
+
+/** The gate's answer. */
+export interface GateAnswer {
+  decision: "pass" | "fail" | "unknown";
+  /** Why, in sentences: one per scope that is not clean, or one saying all are. */
+  reasons: string[];
+  /** The failing pairs (decision `fail`) and the erroring ones. */
+  failing: GateFinding[];
+  /** ISO 8601: the oldest evaluation among the scopes (`null` when one was never scanned). */
+  evaluatedAt: string | null;
+  /** The run that evaluated the oldest scope. */
+  runId: string | null;
+  /** The evidence ledger's head when the gate answered. */
+  ledgerHead: { seq: number; hash: string } | null;
+}
+
+/** Default of `maxAgeMinutes`: two 30-minute sweeps. */
+export const DEFAULT_GATE_MAX_AGE_MINUTES = 60;
+/** Most failing pairs an answer lists; the reasons still count them all. */
+const MAX_LISTED = 200;
+
+const RANK: Record<Severity, number> = Object.fromEntries(
+  [...SEVERITIES].reverse().map((s, i) => [s, i]),
+) as Record<Severity, number>;
+
+/**
+ * Parse the gate's query parameters.
+ * @throws InputError naming the parameter that is wrong
+ */
+export function parseGateQuery(params: URLSearchParams): GateQuery {
+  const query: GateQuery = {};
+  for (const key of params.keys())
+    if (!["scope", "environment", "minSeverity", "maxAgeMinutes"].includes(key))
+      throw new InputError(`unknown query parameter ${key}`, { pointer: key });
+  const scope = params.get("scope");
+  const environment = params.get("environment");
+  if (scope !== null && scope !== "") query.scope = scope;
+  if (environment !== null && environment !== "") query.environment = environment;
+  if (query.scope === undefined && query.environment === undefined)
+    throw new InputError("the gate needs scope or environment", { pointer: "scope" });
+  const minSeverity = params.get("minSeverity");
+  if (minSeverity !== null) {
+    if (!(SEVERITIES as readonly string[]).includes(minSeverity))
+      throw new InputError(`minSeverity must be one of ${SEVERITIES.join(", ")}`, {
+        pointer: "minSeverity",
+      });
+    query.minSeverity = minSeverity as Severity;
+  }
+  const maxAge = params.get("maxAgeMinutes");
+  if (maxAge !== null) {
+    const minutes = Number(maxAge);
+    if (!/^\d+$/.test(maxAge) || minutes < 1 || minutes > 7 * 24 * 60)
+      throw new InputError("maxAgeMinutes must be a whole number from 1 to 10080", {
+        pointer: "maxAgeMinutes",
+      });
+    query.maxAgeMinutes = minutes;
+  }
+  return query;
+}
+
+/**
+ * Decide from current state. `fail` when any failing pair at or above the floor exists (with
+ * every reason, also the unknown ones); otherwise `unknown` when a scope was never scanned, is
+ * stale, or holds `error` pairs at or above the floor; otherwise `pass`.
+ * @throws InputError for an environment the config does not name
+ */
+export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<GateAnswer> {
+  const scopes = scopesOf(rt, query);
+  const floor = RANK[query.minSeverity ?? "low"];
+  const maxAgeMs = (query.maxAgeMinutes ?? DEFAULT_GATE_MAX_AGE_MINUTES) * 60_000;
+  const nowMs = rt.clock();
+  const reasons: string[] = [];
+  const failing: GateFinding[] = [];
+  let unknown = false;
+  let failed = false;
+  let oldest: { at: string; runId: string } | null = null;
+  let neverScanned = false;
+  for (const scope of scopes) {
+    const fresh = await rt.store.runs.getScope(scope);
+    if (fresh === undefined) {
+      unknown = true;
+      neverScanned = true;
+      reasons.push(`scope ${scope} was never scanned`);
+      continue;
+    }
+    if (oldest === null || fresh.lastEvaluatedAt < oldest.at)
+      oldest = { at: fresh.lastEvaluatedAt, runId: fresh.lastRunId };
+    const ageMs = nowMs - (parseInstant(fresh.lastEvaluatedAt) ?? 0);
+    if (ageMs > maxAgeMs) {
+      unknown = true;
+      reasons.push(
+        `scope ${scope} was last evaluated ${Math.round(ageMs / 60_000)} minute(s) ago (${fresh.lastEvaluatedAt}), more than ${maxAgeMs / 60_000}`,
+      );
+    }
+    let fails = 0;
+    let errors = 0;
+    for await (const row of rt.store.listState(scope)) {
+      if (RANK[row.severity] < floor) continue;
+      if (row.status === "fail") fails += 1;
+      else if (row.status === "error") errors += 1;
+      else continue;
+      failing.push(gateFinding(row));
+    }
+    if (fails > 0) {
+      failed = true;
+      reasons.push(`scope ${scope} has ${fails} failing control result(s)`);
+    }
+    if (errors > 0) {
+      unknown = true;
+      reasons.push(`scope ${scope} has ${errors} control result(s) that could not be evaluated`);
+    }
+  }
+  const decision = failed ? "fail" : unknown ? "unknown" : "pass";
+  if (decision === "pass")
+    reasons.push(`${scopes.length} scope(s) evaluated, no failing or erroring result at or above ${query.minSeverity ?? "low"}`);
+  failing.sort(
+    (a, b) =>
+      RANK[b.severity] - RANK[a.severity] ||
+      (a.status === b.status ? 0 : a.status === "fail" ? -1 : 1) ||
+      compare(a.controlId, b.controlId) ||
+      compare(a.resourceId, b.resourceId),
+  );
+  return {
+    decision,
+    reasons,
+    failing: failing.slice(0, MAX_LISTED),
+    evaluatedAt: neverScanned ? null : (oldest?.at ?? null),
+    runId: neverScanned ? null : (oldest?.runId ?? null),
+    ledgerHead: await rt.store.head(),
+  };
+}
+
+/** The scopes a query stands for. @throws InputError for an unknown environment */
+export function scopesOf(rt: AppRuntime, query: GateQuery): string[] {
+  if (query.scope !== undefined) return [query.scope];
+  const name = query.environment as string;
+  const environments = rt.config.environments ?? {};
+  const environment = Object.hasOwn(environments, name) ? environments[name] : undefined;
+  if (environment === undefined)
+    throw new InputError(
+      `environment ${JSON.stringify(name)} is not in the config's environments (${Object.keys(environments).join(", ") || "none"})`,
+      { pointer: "environment", code: "UnknownEnvironment" },
+    );
+  return [...environment.scopes];
+}
+
+function gateFinding(row: StateRow): GateFinding {
+  return {
+    scope: row.scope,
+    controlId: row.controlId,
+    resourceId: row.resourceId,
+    status: row.status as "fail" | "error",
+    severity: row.severity,
+    ...(row.finding?.title !== undefined ? { title: row.finding.title } : {}),
+    ...(row.finding?.reason !== undefined ? { reason: row.finding.reason } : {}),
+    since: row.lastChanged,
+  };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
