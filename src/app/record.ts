@@ -97,6 +97,11 @@ export async function recordScan(
     complete?: boolean;
     /** Scopes the target covers even when it observed nothing in them (its own scope). */
     scopes?: readonly string[];
+    /**
+     * Resources known to be gone (a delete event, or a re-read answering 404), with everything
+     * under them: their rows in the target's scopes resolve as deleted.
+     */
+    deleted?: readonly string[];
   }[],
   findings: readonly Finding[],
   options: RecordScanOptions,
@@ -116,7 +121,7 @@ export async function recordScan(
   }
   const result: RecordedScan = { records: [], snapshotsCreated: 0, transitions: [] };
   const seen = new Set(byTarget.flatMap((t) => t.observations.map((o) => o.id)));
-  for (const { label, observations, complete, scopes } of byTarget) {
+  for (const { label, observations, complete, scopes, deleted } of byTarget) {
     const mine = findingsOf.get(label) ?? [];
     const split = observations.map(splitVolatile);
     const snapshots = await store.putSnapshots(split.map((x) => x.stable));
@@ -141,7 +146,8 @@ export async function recordScan(
     });
     const byScope = new Map<string, Finding[]>();
     // A complete target also visits the scopes it used to cover, so their vanished rows resolve.
-    if (complete === true) for (const scope of scopes ?? []) byScope.set(scope, []);
+    if (complete === true || (deleted?.length ?? 0) > 0)
+      for (const scope of scopes ?? []) byScope.set(scope, []);
     for (const observation of complete === true ? observations : [])
       if (observation.scope !== undefined && !byScope.has(observation.scope))
         byScope.set(observation.scope, []);
@@ -154,6 +160,7 @@ export async function recordScan(
         ...(await store.applyFindings(scope, options.runId, options.now, list, {
           target: label,
           ...(complete === true ? { goneUnlessSeen: seen } : {}),
+          ...(deleted !== undefined && deleted.length > 0 ? { deletedResourceIds: [...deleted] } : {}),
           ...(options.beforeStateWrite !== undefined
             ? {
                 beforeWrite: (transitions: readonly Transition[]) =>

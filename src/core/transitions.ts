@@ -77,7 +77,10 @@ export interface ComputeTransitionsOptions {
   observedAt: string;
   /** The partition the rows belong to; rows of other scopes in `previous` are ignored. */
   scope: string;
-  /** Resources the run knows to be gone (from a delete event or a full listing without them). */
+  /**
+   * Resources the run knows to be gone (from a delete event or a re-read answering 404): their
+   * rows and the rows of everything under them (`<id>/…`), compared without case.
+   */
   deletedResourceIds?: string[];
   /** Label of the target this run's findings come from: stamped on the rows they write. */
   target?: string;
@@ -205,7 +208,14 @@ export function computeTransitions(
     }
   }
 
-  const deleted = new Set(options.deletedResourceIds ?? []);
+  // A deleted resource takes everything under it along (an account's containers); ARM ids
+  // compare without case.
+  const gone = (options.deletedResourceIds ?? []).map((id) => id.toLowerCase());
+  const deleted = new Set<string>();
+  for (const row of state.values()) {
+    const id = row.resourceId.toLowerCase();
+    if (gone.some((d) => id === d || id.startsWith(`${d}/`))) deleted.add(row.resourceId);
+  }
   const { goneUnlessSeen, target } = options;
   if (goneUnlessSeen !== undefined && target !== undefined) {
     for (const row of state.values())

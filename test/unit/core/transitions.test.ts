@@ -389,3 +389,31 @@ describe("computeTransitions: deletions a complete target infers", () => {
     expect(again.rows).toEqual(gone.rows);
   });
 });
+
+describe("computeTransitions: a deleted resource takes its children along", () => {
+  it("resolves the rows under a deleted id, compared without case, and no sibling", () => {
+    const container = `${RESOURCE}/blobServices/default/containers/backups`;
+    const sibling = `${RESOURCE}-2`;
+    const first = computeTransitions(
+      [],
+      [
+        finding("fail"),
+        finding("fail", { resourceId: container }),
+        finding("fail", { resourceId: sibling }),
+      ],
+      { runId: "run-1", observedAt: day(1), scope: SCOPE },
+    ).rows;
+
+    const { transitions } = computeTransitions(first, [], {
+      runId: "run-2",
+      observedAt: day(2),
+      scope: SCOPE,
+      deletedResourceIds: [RESOURCE.toUpperCase()],
+    });
+
+    expect(transitions.map((t) => [t.kind, t.resourceId])).toEqual([
+      ["resolved", RESOURCE],
+      ["resolved", container],
+    ]);
+  });
+});
