@@ -60,20 +60,45 @@ export function oscalControlId(framework: string, requirement: string): string {
 
 type Prop = { name: string; ns?: string; value: string; class?: string };
 
-function prop(name: string, value: string, ns: string | undefined = VIGIL_OSCAL_NS): Prop {
-  // OSCAL property values are non-empty and carry no leading or trailing whitespace.
-  const trimmed = value.trim() === "" ? "(empty)" : value.trim();
-  return ns === undefined ? { name, value: trimmed } : { name, ns, value: trimmed };
+/**
+ * A value for an OSCAL `StringDatatype` field (property values, `metadata.version`): non-empty,
+ * no leading or trailing whitespace, and on one line, since the official pattern's `.` matches
+ * no line terminator. Line breaks become spaces; an empty value becomes `(empty)`.
+ */
+function oscalString(value: string): string {
+  const text = value.replace(/[\r\n\u2028\u2029]+/g, " ").trim();
+  return text === "" ? "(empty)" : text;
 }
 
-/** OSCAL date-times need seconds and a zone: normalise what the ledger holds. */
-function dateTime(text: string): string {
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? text : new Date(ms).toISOString();
+function prop(name: string, value: string, ns: string | undefined = VIGIL_OSCAL_NS): Prop {
+  const text = oscalString(value);
+  return ns === undefined ? { name, value: text } : { name, ns, value: text };
+}
+
+/** A ledger blob name as a relative URI reference: each path segment percent-encoded. */
+function uriPath(name: string): string {
+  return name.split("/").map(encodeURIComponent).join("/");
 }
 
 /**
- * Render the report as OSCAL assessment-results JSON (pretty-printed).
+ * An OSCAL date-time: seconds and a zone are required, and the official pattern only accepts
+ * years 1900 to 2999, so what the ledger holds is normalised to UTC (`toISOString`).
+ * @throws RangeError when `text` is not a date-time or falls outside those years.
+ */
+function dateTime(text: string, what: string): string {
+  const ms = Date.parse(text);
+  const year = new Date(ms).getUTCFullYear();
+  if (Number.isNaN(ms) || year < 1900 || year > 2999) {
+    throw new RangeError(`${what} is not a date-time OSCAL can carry: ${JSON.stringify(text)}`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Render the report as OSCAL assessment-results JSON (pretty-printed), valid against NIST's
+ * official OSCAL 1.1.2 assessment-results JSON schema.
+ * @throws RangeError when an evaluation time, the period or `generatedAt` is not a date-time
+ *   OSCAL can carry (see `dateTime`): the document is never written with an invalid date.
  */
 export function renderOscalAssessmentResults(
   model: EvidenceReportModel,
@@ -138,7 +163,10 @@ export function renderOscalAssessmentResults(
           props: evidenceProps,
         },
       ],
-      collected: dateTime(item.evaluatedAt),
+      collected: dateTime(
+        item.evaluatedAt,
+        `evaluatedAt of ${item.controlId} on ${item.resourceId}`,
+      ),
     };
   });
 
@@ -196,8 +224,8 @@ export function renderOscalAssessmentResults(
     uuid: contentUuid("result", ...seed),
     title: `vigil evidence for ${model.frameworks.map((f) => FRAMEWORK_NAMES[f]).join(", ")}`,
     description: `Latest status of each control on each resource evaluated ${model.period.from ?? "since the start of the ledger"} to ${model.period.to ?? "the latest record"}${model.scope === null ? "" : ` in scope ${model.scope}`}, from vigil's hash-chained evidence ledger (${model.ledger.recordsInPeriod} record(s); chain ${model.ledger.verified ? "verified" : `NOT verified, ${model.ledger.problems} problem(s)`}).`,
-    start: dateTime(model.period.from ?? first),
-    end: dateTime(model.period.to ?? last),
+    start: dateTime(model.period.from ?? first, "the period start"),
+    end: dateTime(model.period.to ?? last, "the period end"),
     props: [
       prop("ledger-verified", String(model.ledger.verified)),
       ...(model.ledger.head === null
@@ -245,7 +273,7 @@ export function renderOscalAssessmentResults(
         props: [prop("ledger-seq", String(item.record.seq)), prop("run-id", item.runId)],
         rlinks: [
           {
-            href: item.record.name,
+            href: uriPath(item.record.name),
             "media-type": "application/json",
             hashes: [{ algorithm: "SHA-256", value: item.record.hash }],
           },
@@ -264,8 +292,8 @@ export function renderOscalAssessmentResults(
       uuid: contentUuid("assessment-results", ...seed, model.generatedAt),
       metadata: {
         title: model.title,
-        "last-modified": dateTime(model.generatedAt),
-        version: options.vigilVersion,
+        "last-modified": dateTime(model.generatedAt, "generatedAt"),
+        version: oscalString(options.vigilVersion),
         "oscal-version": OSCAL_VERSION,
       },
       "import-ap": { href: options.importApHref ?? `#${planUuid}` },

@@ -172,6 +172,56 @@ describe("renderOscalAssessmentResults", () => {
 
     expect(validate(document)).toEqual([]);
   });
+  it("keeps property values and the version on one line, as OSCAL's string type requires", () => {
+    const multiline = item({
+      resourceType: "Type\nwith a line break",
+      runId: "run\r\n2",
+      status: "waived",
+      waiver: {
+        id: "w-1\n",
+        justification: "replica\nin another region",
+        approver: "Alice\nBob",
+        expires: "2027-01-01",
+        statusWithoutWaiver: "fail",
+      },
+    });
+
+    const text = renderOscalAssessmentResults(model([multiline]), { vigilVersion: " " });
+    const document = JSON.parse(text);
+
+    expect(validate(document)).toEqual([]);
+    expect(document["assessment-results"].metadata.version).toBe("(empty)");
+    const props = document["assessment-results"].results[0].observations[0].props;
+    expect(props).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: "waiver-approver", value: "Alice Bob" }),
+        expect.objectContaining({ name: "run-id", value: "run 2" }),
+      ]),
+    );
+  });
+
+  it("percent-encodes ledger record names in back-matter links", () => {
+    const odd = item({ record: { name: "ledger/0001 copy#1.json", seq: 1, hash: "c".repeat(64) } });
+
+    const document = JSON.parse(
+      renderOscalAssessmentResults(model([odd]), { vigilVersion: "0.1.0" }),
+    );
+
+    expect(validate(document)).toEqual([]);
+    const hrefs = document["assessment-results"]["back-matter"].resources.flatMap(
+      (r: { rlinks?: { href: string }[] }) => (r.rlinks ?? []).map((l) => l.href),
+    );
+    expect(hrefs).toEqual(["ledger/0001%20copy%231.json"]);
+  });
+
+  it.each(["not a date", "3000-01-01T00:00:00Z"])(
+    "refuses an evaluation time OSCAL cannot carry (%s) instead of writing it",
+    (evaluatedAt) => {
+      expect(() =>
+        renderOscalAssessmentResults(model([item({ evaluatedAt })]), { vigilVersion: "0.1.0" }),
+      ).toThrow(RangeError);
+    },
+  );
 });
 
 describe("contentUuid", () => {
