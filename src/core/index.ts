@@ -1,4 +1,5 @@
 /** The core's public surface: model, rule engine, evaluation, waivers, config and validation. */
+export * from "./arm-ids.js";
 export * from "./canonical-json.js";
 export * from "./catalogue.js";
 export * from "./clouds.js";
