@@ -10,3 +10,6 @@ export class FileAccessError extends VigilError {
     this.path = path;
   }
 }
+
+/** The core's errors, for the entry points that reach vigil only through the use cases. */
+export { InputError, VigilError } from "../core/index.js";

@@ -6,6 +6,7 @@
 
 import {
   InputError,
+  likePattern,
   parseInstant,
   SEVERITIES,
   type Severity,
@@ -104,10 +105,19 @@ export function parseGateQuery(params: URLSearchParams): GateQuery {
  * @throws InputError for an environment the config does not name
  */
 export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<GateAnswer> {
-  const scopes = scopesOf(rt, query);
+  const scopes = await scopesOf(rt, query);
+  if (scopes.length === 0)
+    return {
+      decision: "unknown",
+      reasons: [`no scanned scope matches environment ${query.environment}`],
+      failing: [],
+      evaluatedAt: null,
+      runId: null,
+      ledgerHead: await rt.store.head(),
+    };
   const floor = RANK[query.minSeverity ?? "low"];
   const maxAgeMs = (query.maxAgeMinutes ?? DEFAULT_GATE_MAX_AGE_MINUTES) * 60_000;
-  const nowMs = rt.clock();
+  const nowMs = rt.evaluationTime();
   const reasons: string[] = [];
   const failing: GateFinding[] = [];
   let unknown = false;
@@ -151,7 +161,9 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
   }
   const decision = failed ? "fail" : unknown ? "unknown" : "pass";
   if (decision === "pass")
-    reasons.push(`${scopes.length} scope(s) evaluated, no failing or erroring result at or above ${query.minSeverity ?? "low"}`);
+    reasons.push(
+      `${scopes.length} scope(s) evaluated, no failing or erroring result at or above ${query.minSeverity ?? "low"}`,
+    );
   failing.sort(
     (a, b) =>
       RANK[b.severity] - RANK[a.severity] ||
@@ -169,18 +181,33 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
   };
 }
 
-/** The scopes a query stands for. @throws InputError for an unknown environment */
-export function scopesOf(rt: AppRuntime, query: GateQuery): string[] {
+/**
+ * The scopes a query stands for: the one named, or every scanned scope an environment's
+ * `match.scopes` patterns (`*` wildcards) take in.
+ * @throws InputError for an environment the config does not name, or one that matches by tags only
+ */
+export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<string[]> {
   if (query.scope !== undefined) return [query.scope];
   const name = query.environment as string;
-  const environments = rt.config.environments ?? {};
-  const environment = Object.hasOwn(environments, name) ? environments[name] : undefined;
+  const environments = rt.config.environments ?? [];
+  const environment = environments.find((e) => e.name === name);
   if (environment === undefined)
     throw new InputError(
-      `environment ${JSON.stringify(name)} is not in the config's environments (${Object.keys(environments).join(", ") || "none"})`,
+      `environment ${JSON.stringify(name)} is not in the config's environments (${environments.map((e) => e.name).join(", ") || "none"})`,
       { pointer: "environment", code: "UnknownEnvironment" },
     );
-  return [...environment.scopes];
+  const patterns = environment.match.scopes;
+  if (patterns === undefined)
+    throw new InputError(
+      `environment ${JSON.stringify(name)} matches resources by tags only: give it match.scopes for the gate, or ask by scope`,
+      { pointer: "environment", code: "EnvironmentWithoutScopes" },
+    );
+  const scanned: string[] = [];
+  for await (const row of rt.store.runs.listScopes()) scanned.push(row.scope);
+  const matching = scanned.filter((scope) => patterns.some((p) => likePattern(p).test(scope)));
+  // A pattern without a wildcard names a scope that must be there, scanned or not.
+  for (const p of patterns) if (!p.includes("*") && !matching.includes(p)) matching.push(p);
+  return matching.sort(compare);
 }
 
 function gateFinding(row: StateRow): GateFinding {

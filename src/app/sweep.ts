@@ -31,6 +31,11 @@ export interface ScanTargetMessage {
   /** ISO 8601 evaluation time of the run (every target of a run is evaluated at the same `now`). */
   now: string;
   target: Target;
+  /**
+   * Resources known to be deleted (a delete event): their rows, and those of everything under
+   * them, resolve. A `resources` target whose re-read answers 404 adds that resource too.
+   */
+  deleted?: string[];
 }
 
 /** A message of the `notifications` queue: a run whose transitions are ready to deliver. */
@@ -100,7 +105,14 @@ export async function scanTarget(
 ): Promise<ScanTargetResult> {
   const label = targetLabel(message.target);
   const nowMs = parseInstant(message.now) as number;
-  const observations = await collectTarget(message.target, rt.estate, { now: message.now });
+  const collected = await collectTarget(message.target, rt.estate, { now: message.now });
+  // Re-reading a changed resource that is gone answers 404: that is a deletion, not an error.
+  const gone =
+    message.target.kind === "resources"
+      ? collected.filter((o) => o.error?.statusCode === 404).map((o) => o.id)
+      : [];
+  const observations = collected.filter((o) => !gone.includes(o.id));
+  const deleted = [...(message.deleted ?? []), ...gone];
   const complete = !observations.some((o) => o.error !== undefined);
   const scan = scanObservations(rt.catalogue, observations, {
     nowMs,
@@ -109,7 +121,7 @@ export async function scanTarget(
     vigilVersion: rt.vigilVersion,
     clock: rt.clock,
   });
-  const recorded = await record(rt, message, label, observations, scan.findings, complete);
+  const recorded = await record(rt, message, label, observations, scan.findings, complete, deleted);
   return finish(rt, message, label, recorded, scan.findings.length, observations);
 }
 
@@ -170,7 +182,25 @@ export function parseScanTargetMessage(value: unknown): ScanTargetMessage {
       throw new InputError(`scan-targets message has no ${field}`, { pointer: `/${field}` });
   if (parseInstant(message.now as string) === undefined)
     throw new InputError(`scan-targets message now is not an ISO 8601 time`, { pointer: "/now" });
-  return { ...(message as Omit<ScanTargetMessage, "target">), target: parseTarget(message.target) };
+  let deleted: string[] | undefined;
+  if (message.deleted !== undefined) {
+    if (
+      !Array.isArray(message.deleted) ||
+      message.deleted.some((d) => typeof d !== "string" || d === "")
+    )
+      throw new InputError("scan-targets message deleted must be a list of resource ids", {
+        pointer: "/deleted",
+      });
+    deleted = message.deleted as string[];
+  }
+  return {
+    v: 1,
+    runId: message.runId as string,
+    trigger: message.trigger as string,
+    now: message.now as string,
+    target: parseTarget(message.target),
+    ...(deleted !== undefined ? { deleted } : {}),
+  };
 }
 
 /** Parse a `notifications` message. @throws InputError naming the field that is wrong */
@@ -193,11 +223,12 @@ async function record(
   observations: Observation[],
   findings: Finding[],
   complete: boolean,
+  deleted: readonly string[] = [],
 ): Promise<RecordedScan> {
   return recordScan(
     rt.store,
     rt.catalogue,
-    [{ label, observations, complete, scopes: targetScopes(message.target) }],
+    [{ label, observations, complete, scopes: targetScopes(message.target), deleted }],
     findings,
     {
       runId: message.runId,

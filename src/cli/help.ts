@@ -13,6 +13,11 @@ Usage:
                                           evidence pack: records, snapshots, manifest of hashes
   vigil report --framework F [--format html|pdf|csv|json|oscal] [--from] [--to] [--scope]
                                           evidence report from the store
+  vigil serve [--emulate DIR] [--config FILE] [--port N]
+                                          the Functions app locally: sweeps, queue workers, gate,
+                                          findings and evidence APIs, Event Grid and audit webhooks
+  vigil gate --url URL (--scope S | --environment E)
+                                          ask a running vigil's gate: 0 pass, 1 fail, 2 unknown
   vigil policies validate [PATH...]       check control files against the schema and compile them
   vigil policies test [--verbose]         run every control's fixtures
   vigil policies list [--family F] [--framework F]

@@ -41,6 +41,7 @@ import {
   openLiveEstate,
   progressPrinter,
 } from "./estate.js";
+import { gateCommand } from "./gate.js";
 import {
   CLI_HELP,
   EMULATE_HELP,
@@ -54,6 +55,7 @@ import {
 import { storeLocation, writeAtomically } from "./io.js";
 import { exportCommand, verifyPack } from "./pack.js";
 import { reportCommand } from "./report.js";
+import { serveCommand } from "./serve.js";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -136,6 +138,8 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
   if (command === "verify") return verify(rest, io);
   if (command === "report") return reportCommand(rest, io);
   if (command === "export") return exportCommand(rest, io);
+  if (command === "serve") return serveCommand(rest, io);
+  if (command === "gate") return gateCommand(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 

@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  buildEvidenceReport,
-  exportPack,
+  evidencePack,
   FileAccessError,
   loadCatalogue,
   openEvidenceStore,
@@ -16,16 +15,7 @@ import { InputError } from "../core/index.js";
 import { terminalSafe } from "../reports/index.js";
 import { storeLocation, writeAtomically } from "./io.js";
 import type { CliIo } from "./main.js";
-import { findChromium, type ReportFormat, renderReport, reportWaivers } from "./report.js";
-
-/** The evidence report renderings a pack carries (`reports/evidence-all.<ext>`); PDF when Chromium is there. */
-const PACK_REPORT_FORMATS: readonly { format: ReportFormat; extension: string }[] = [
-  { format: "html", extension: "html" },
-  { format: "json", extension: "json" },
-  { format: "csv", extension: "csv" },
-  { format: "oscal", extension: "oscal.json" },
-  { format: "pdf", extension: "pdf" },
-];
+import { reportWaivers } from "./report.js";
 
 /** Help for `vigil export`. */
 export const EXPORT_HELP = `Usage: vigil export --out FILE [--from ISO] [--to ISO] [--store-dir DIR]
@@ -96,36 +86,19 @@ export async function exportCommand(argv: readonly string[], io: CliIo): Promise
     );
     const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
     try {
-      const period = {
+      const result = await evidencePack(store, catalogue, {
         ...(typeof values.from === "string" ? { from: values.from } : {}),
         ...(typeof values.to === "string" ? { to: values.to } : {}),
-      };
-      const generatedAt = new Date(io.now()).toISOString();
-      const model = await buildEvidenceReport(store, catalogue, {
-        framework: "all",
-        ...period,
-        generatedAt,
+        generatedAt: new Date(io.now()).toISOString(),
+        vigilVersion: vigilVersion(),
         waivers,
+        env: io.env ?? {},
       });
-      const chromium = findChromium(io.env ?? {});
-      if (chromium === undefined)
+      zip = result.zip;
+      if (!result.withPdf)
         io.stderr(
           "vigil export: no Chromium found (VIGIL_CHROMIUM_PATH): the pack carries the report as HTML, JSON, CSV and OSCAL, without a PDF\n",
         );
-      const reports: { name: string; content: string | Uint8Array }[] = [];
-      for (const { format, extension } of PACK_REPORT_FORMATS) {
-        if (format === "pdf" && chromium === undefined) continue;
-        reports.push({
-          name: `evidence-all.${extension}`,
-          content: await renderReport(model, format, chromium),
-        });
-      }
-      zip = await exportPack(store, {
-        ...period,
-        generatedAt,
-        vigilVersion: vigilVersion(),
-        reports,
-      });
     } finally {
       await store.close();
     }

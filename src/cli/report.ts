@@ -4,26 +4,24 @@
  * Exit codes: 0 written; 2 a usage or input error, no Chromium for a PDF, or a store that cannot
  * be read.
  */
-import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import {
   buildEvidenceReport,
+  CHROMIUM_CANDIDATES,
   type EvidenceStore,
+  findChromium,
   loadCatalogue,
   loadConfig,
   openEvidenceStore,
+  periodBoundary,
+  renderEvidence,
   vigilVersion,
 } from "../app/index.js";
-import { type Catalogue, InputError, parseInstant, type Waiver } from "../core/index.js";
+import { type Catalogue, InputError, type Waiver } from "../core/index.js";
 import {
   type EvidenceReportModel,
   REPORT_FRAMEWORKS,
   type ReportFramework,
-  renderEvidenceCsv,
-  renderEvidenceHtml,
-  renderEvidenceJson,
-  renderOscalAssessmentResults,
-  renderPdf,
   terminalSafe,
 } from "../reports/index.js";
 import { storeLocation, writeAtomically } from "./io.js";
@@ -31,15 +29,16 @@ import { type CliIo, UsageError } from "./main.js";
 
 /** The formats `vigil report` writes. */
 export const REPORT_FORMATS = ["html", "pdf", "csv", "json", "oscal"] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** Where vigil looks for Chromium when VIGIL_CHROMIUM_PATH is not set. */
-export const CHROMIUM_CANDIDATES = [
-  "/usr/bin/chromium",
-  "/usr/bin/chromium-browser",
-  "/usr/bin/google-chrome-stable",
-  "/usr/bin/google-chrome",
-];
+/** A --from/--to value as an ISO 8601 instant (a date alone means its start or its end). */
+function boundary(text: string | undefined, flag: string, side: "start" | "end") {
+  try {
+    return periodBoundary(text, flag, side);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
 
 export const REPORT_HELP = `Usage: vigil report --framework F [options]
 
@@ -67,8 +66,6 @@ ${CHROMIUM_CANDIDATES.join(", ")}.
 Exit codes: 0 written; 2 a usage or input error, no Chromium for --format pdf, or a store that
 cannot be read.
 `;
-
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Run `vigil report ARGS` (the arguments after `report`); resolves to the exit code.
@@ -161,7 +158,10 @@ export async function reportCommand(argv: readonly string[], io: CliIo): Promise
 
   let output: string | Uint8Array;
   try {
-    output = await renderReport(model, format, chromium);
+    output = await renderEvidence(model, format, {
+      vigilVersion: vigilVersion(),
+      ...(chromium !== undefined ? { chromium } : {}),
+    });
   } catch (error) {
     io.stderr(
       `vigil report: Chromium (${chromium}) could not print the PDF: ${terminalSafe(error instanceof Error ? error.message : String(error))}\n`,
@@ -203,51 +203,4 @@ export function reportWaivers(
     for (const { waiver } of list)
       if (!waivers.some((x) => x.id === waiver.id)) waivers.push(waiver);
   return waivers;
-}
-
-/**
- * One rendering of an evidence report; a PDF needs `chromium`.
- * @throws Error when Chromium cannot print the PDF
- */
-export async function renderReport(
-  model: EvidenceReportModel,
-  format: ReportFormat,
-  chromium?: string,
-): Promise<string | Uint8Array> {
-  switch (format) {
-    case "csv":
-      return renderEvidenceCsv(model);
-    case "json":
-      return renderEvidenceJson(model);
-    case "oscal":
-      return renderOscalAssessmentResults(model, { vigilVersion: vigilVersion() });
-    case "pdf":
-      if (chromium === undefined) throw new Error("no Chromium to print the PDF with");
-      return renderPdf(renderEvidenceHtml(model), { executablePath: chromium });
-    case "html":
-      return renderEvidenceHtml(model);
-  }
-}
-
-/** A --from/--to value as an ISO 8601 instant; a date alone means its start (from) or end (to). */
-function boundary(
-  text: string | undefined,
-  flag: string,
-  side: "start" | "end",
-): string | undefined {
-  if (text === undefined) return undefined;
-  const ms = parseInstant(text);
-  if (ms === undefined)
-    throw new UsageError(`${flag} must be an ISO 8601 date-time, got '${text}'`);
-  return new Date(DATE_ONLY.test(text) && side === "end" ? ms + 86_399_999 : ms).toISOString();
-}
-
-/** The Chromium to print with: VIGIL_CHROMIUM_PATH when it exists, else the first candidate found. */
-export function findChromium(
-  env: Readonly<Record<string, string | undefined>>,
-): string | undefined {
-  const configured = env.VIGIL_CHROMIUM_PATH;
-  if (configured !== undefined && configured !== "")
-    return existsSync(configured) ? configured : undefined;
-  return CHROMIUM_CANDIDATES.find((path) => existsSync(path));
 }

@@ -32,9 +32,13 @@ export interface MessageQueue {
    * @throws RangeError when it exceeds the 64 KiB limit; StoreError when the send fails
    */
   send(message: unknown, options?: { visibilityTimeoutInSeconds?: number }): Promise<void>;
+  /** Send text as it is (Base64 on the wire): a poisoned message's original text. */
+  sendText(text: string): Promise<void>;
   /** Up to `max` messages, each hidden for `visibilityTimeoutInSeconds` (default 60). */
   receive(max: number, visibilityTimeoutInSeconds?: number): Promise<ReceivedMessage[]>;
   delete(message: ReceivedMessage): Promise<void>;
+  /** Make a received message visible again after `delaySeconds` (a failed attempt's retry delay). */
+  release(message: ReceivedMessage, delaySeconds: number): Promise<void>;
   /** Messages waiting (approximate, as the service reports it). */
   length(): Promise<number>;
 }
@@ -76,6 +80,13 @@ export function createMessageQueue(client: QueueClient): MessageQueue {
         throw toStoreError(error, `send to queue ${client.name}`);
       }
     },
+    async sendText(text) {
+      try {
+        await client.sendMessage(Buffer.from(text, "utf8").toString("base64"));
+      } catch (error) {
+        throw toStoreError(error, `send to queue ${client.name}`);
+      }
+    },
     async receive(max, visibilityTimeoutInSeconds = 60) {
       try {
         const response = await client.receiveMessages({
@@ -98,6 +109,13 @@ export function createMessageQueue(client: QueueClient): MessageQueue {
         await client.deleteMessage(message.messageId, message.popReceipt);
       } catch (error) {
         throw toStoreError(error, `delete a message from queue ${client.name}`);
+      }
+    },
+    async release(message, delaySeconds) {
+      try {
+        await client.updateMessage(message.messageId, message.popReceipt, undefined, delaySeconds);
+      } catch (error) {
+        throw toStoreError(error, `release a message of queue ${client.name}`);
       }
     },
     async length() {

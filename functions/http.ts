@@ -1,0 +1,102 @@
+/**
+ * What the HTTP handlers share: authentication before anything else, JSON responses, and error
+ * mapping that never puts estate data or internals into a body (401/403 from the authenticator,
+ * 400 for bad input naming the parameter, 503 when the store cannot be read, 500 otherwise).
+ */
+
+import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
+import { type AppRole, authFailureResponse, InputError, VigilError } from "../src/app/index.js";
+import { type FunctionsHost, functionsHost } from "./host.js";
+
+/** Security headers every response carries. */
+const HEADERS = {
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+} as const;
+
+/** A JSON response. */
+export function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): HttpResponseInit {
+  return {
+    status,
+    jsonBody: body,
+    headers: { "content-type": "application/json; charset=utf-8", ...HEADERS, ...headers },
+  };
+}
+
+/** A response of any content type. */
+export function content(
+  status: number,
+  body: string | Uint8Array,
+  contentType: string,
+  headers: Record<string, string> = {},
+): HttpResponseInit {
+  return { status, body, headers: { "content-type": contentType, ...HEADERS, ...headers } };
+}
+
+/**
+ * Run an HTTP handler's work after authenticating the request for `role`, mapping failures to
+ * clear bodies: `{ error, message }`.
+ */
+export async function guarded(
+  request: HttpRequest,
+  context: InvocationContext,
+  role: AppRole | undefined,
+  work: (host: FunctionsHost) => Promise<HttpResponseInit>,
+): Promise<HttpResponseInit> {
+  let host: FunctionsHost;
+  try {
+    host = await functionsHost();
+  } catch (error) {
+    context.error(`vigil cannot start: ${messageOf(error)}`);
+    return json(503, {
+      error: "unavailable",
+      message: "vigil is not configured correctly; see its logs",
+    });
+  }
+  const auth = await host.authenticate(request, role);
+  if (!auth.ok) {
+    const refused = authFailureResponse(auth);
+    return json(refused.status, refused.jsonBody, refused.headers);
+  }
+  try {
+    return await work(host);
+  } catch (error) {
+    if (error instanceof InputError)
+      return json(400, {
+        error: {
+          code: error.code,
+          message: error.message,
+          ...(error.pointer !== undefined ? { pointer: error.pointer } : {}),
+        },
+      });
+    if (error instanceof VigilError && error.name === "StoreError") {
+      context.error(`store unavailable: ${messageOf(error)}`);
+      return failure(
+        503,
+        "store_unavailable",
+        "vigil's store cannot be read now; retry later",
+        context,
+      );
+    }
+    context.error(`request failed: ${messageOf(error)}`);
+    return failure(500, "internal", "vigil could not answer; see its logs", context);
+  }
+}
+
+/** A failure body with the invocation id to find the log by, and nothing internal. */
+function failure(
+  status: number,
+  code: string,
+  message: string,
+  context: InvocationContext,
+): HttpResponseInit {
+  return json(status, { error: { code, message, invocationId: context.invocationId } });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,275 @@
+/**
+ * Change-driven re-evaluation: an Event Grid resource event (ARM control plane) or a batch of AKS
+ * audit records (the cluster's data plane, which Event Grid does not see) becomes a small run of
+ * one target that re-collects only what the change touched, evaluates, records and notifies like
+ * any sweep target. Run ids derive from the event ids, so a duplicated or replayed event repeats
+ * a run that is already recorded: no second ledger record, no second notification. Events carry no
+ * resource body (PLATFORM.md §3): the resource is always re-read, so out-of-order delivery
+ * converges on the current state.
+ */
+
+import { createHash } from "node:crypto";
+import { formatInstant, InputError, type Target } from "../core/index.js";
+import type { AppRuntime } from "./runtime.js";
+import { type ScanTargetMessage, type ScanTargetResult, scanTarget } from "./sweep.js";
+
+/** One Event Grid event (Event Grid schema) as vigil reads it. */
+export interface ResourceEvent {
+  id: string;
+  topic?: string;
+  subject: string;
+  eventType: string;
+  eventTime: string;
+  data: { resourceUri?: string; subscriptionId?: string; operationName?: string; status?: string };
+}
+
+/** The event types vigil acts on (the subscription system topic's successes). */
+export const RESOURCE_EVENT_TYPES = [
+  "Microsoft.Resources.ResourceWriteSuccess",
+  "Microsoft.Resources.ResourceDeleteSuccess",
+  "Microsoft.Resources.ResourceActionSuccess",
+] as const;
+
+/** The Event Grid subscription validation event's type. */
+export const VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent";
+
+/** What one event did. */
+export type ResourceEventOutcome =
+  | { eventId: string; ignored: string }
+  | { eventId: string; runId: string; result: ScanTargetResult };
+
+/**
+ * Parse an Event Grid event (one element of the delivered array).
+ * @throws InputError naming the event and field that is wrong
+ */
+export function parseResourceEvent(value: unknown, index = 0): ResourceEvent {
+  const at = `/${index}`;
+  if (!isObject(value)) throw new InputError("an event must be a JSON object", { pointer: at });
+  for (const field of ["id", "subject", "eventType", "eventTime"] as const)
+    if (typeof value[field] !== "string" || value[field] === "")
+      throw new InputError(`the event has no ${field}`, { pointer: `${at}/${field}` });
+  if (value.data !== undefined && !isObject(value.data))
+    throw new InputError("the event's data is not an object", { pointer: `${at}/data` });
+  return value as unknown as ResourceEvent;
+}
+
+/**
+ * Re-evaluate what one resource event touched. Event types other than the three successes, and
+ * resources outside the config's subscriptions, are ignored (with the reason).
+ * @throws StoreError when the store cannot be written (the delivery is then retried)
+ */
+export async function handleResourceEvent(
+  rt: AppRuntime,
+  event: ResourceEvent,
+): Promise<ResourceEventOutcome> {
+  if (!(RESOURCE_EVENT_TYPES as readonly string[]).includes(event.eventType))
+    return { eventId: event.id, ignored: `event type ${event.eventType} is not acted on` };
+  const resourceId = event.data?.resourceUri ?? event.subject;
+  const match = /^\/subscriptions\/([^/]+)\//i.exec(resourceId);
+  if (match?.[1] === undefined)
+    return { eventId: event.id, ignored: "the event names no resource in a subscription" };
+  const subscriptionId = match[1];
+  const wanted = rt.config.subscriptions;
+  if (
+    Array.isArray(wanted) &&
+    !wanted.some((s) => s.toLowerCase() === subscriptionId.toLowerCase())
+  )
+    return { eventId: event.id, ignored: `subscription ${subscriptionId} is not in scope` };
+  const target: Target = { kind: "resources", subscriptionId, resourceIds: [resourceId] };
+  const message: ScanTargetMessage = {
+    v: 1,
+    runId: `event-${event.id}`,
+    trigger: "event-grid",
+    now: formatInstant(rt.evaluationTime()),
+    target,
+    ...(event.eventType === "Microsoft.Resources.ResourceDeleteSuccess"
+      ? { deleted: [resourceId] }
+      : {}),
+  };
+  return { eventId: event.id, runId: message.runId, result: await runOneTarget(rt, message) };
+}
+
+/** One record of an AKS diagnostic log batch (`{ "records": [...] }`). */
+export interface AuditRecord {
+  /** The AKS cluster's ARM id. */
+  resourceId: string;
+  category?: string;
+  /** `properties.log`: a Kubernetes audit event as a JSON string. */
+  log: string;
+}
+
+/** The audit event fields vigil reads. */
+interface AuditEvent {
+  auditID: string;
+  verb: string;
+  stage?: string;
+  objectRef?: { resource?: string; apiGroup?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+}
+
+/** Resources (by API group) whose changes re-evaluate a cluster (PLATFORM.md §4). */
+const WATCHED: Record<string, readonly string[]> = {
+  "": ["namespaces", "services"],
+  "networking.k8s.io": ["networkpolicies", "ingresses", "ingressclasses"],
+  "traefik.io": [
+    "ingressroutes",
+    "ingressroutetcps",
+    "ingressrouteudps",
+    "middlewares",
+    "middlewaretcps",
+    "tlsoptions",
+    "tlsstores",
+    "serverstransports",
+    "traefikservices",
+  ],
+};
+WATCHED["traefik.containo.us"] = WATCHED["traefik.io"] as readonly string[];
+const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+
+/** What an audit batch did: the clusters re-evaluated, and the records that could not be used. */
+export interface AuditBatchOutcome {
+  runs: { cluster: string; runId: string; result: ScanTargetResult }[];
+  /** Records that matter to no control (reads, other resources, failed requests). */
+  ignored: number;
+  /** Records that could not be read, each with why; they are also logged by the caller. */
+  rejected: { index: number; reason: string }[];
+}
+
+/**
+ * Parse the diagnostic-log envelope (`{ "records": [...] }`, an Event Hub message body) into
+ * records; a record that is not usable is rejected with its reason instead of failing the batch.
+ * @throws InputError when the body is not an envelope at all
+ */
+export function parseAuditEnvelope(value: unknown): {
+  records: { index: number; record: AuditRecord }[];
+  rejected: { index: number; reason: string }[];
+} {
+  const envelope = typeof value === "string" ? parseJson(value) : value;
+  if (!isObject(envelope) || !Array.isArray(envelope.records))
+    throw new InputError('a diagnostic log batch must be an object with a "records" array', {
+      pointer: "/records",
+    });
+  const records: { index: number; record: AuditRecord }[] = [];
+  const rejected: { index: number; reason: string }[] = [];
+  for (const [index, item] of envelope.records.entries()) {
+    const properties = isObject(item) && isObject(item.properties) ? item.properties : undefined;
+    if (!isObject(item)) rejected.push({ index, reason: "the record is not an object" });
+    else if (typeof item.resourceId !== "string" || item.resourceId === "")
+      rejected.push({ index, reason: "the record has no resourceId" });
+    else if (typeof properties?.log !== "string")
+      rejected.push({ index, reason: "the record has no properties.log string" });
+    else
+      records.push({
+        index,
+        record: {
+          resourceId: item.resourceId,
+          log: properties.log,
+          ...(typeof item.category === "string" ? { category: item.category } : {}),
+        },
+      });
+  }
+  return { records, rejected };
+}
+
+/**
+ * Re-evaluate the clusters whose watched objects a batch of audit records changed: one run per
+ * cluster, with an id derived from the audit ids, so a redelivered batch repeats the same runs.
+ * Each record's problem is caught and returned, never thrown: the Event Hub checkpoint moves on
+ * whatever the handler does (PLATFORM.md gotcha 6), so nothing may escape unrecorded.
+ * @throws StoreError when the store cannot be written
+ */
+export async function handleAuditRecords(
+  rt: AppRuntime,
+  records: readonly { index: number; record: AuditRecord }[],
+): Promise<AuditBatchOutcome> {
+  const outcome: AuditBatchOutcome = { runs: [], ignored: 0, rejected: [] };
+  const clusters = new Map<string, { resourceId: string; auditIds: string[] }>();
+  for (const { index, record } of records) {
+    let event: AuditEvent;
+    try {
+      event = parseAuditEvent(record.log);
+    } catch (error) {
+      outcome.rejected.push({
+        index,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      continue;
+    }
+    const ref = event.objectRef ?? {};
+    const watched = WATCHED[ref.apiGroup ?? ""]?.includes(ref.resource ?? "") ?? false;
+    const succeeded = (event.responseStatus?.code ?? 200) < 400;
+    const complete = event.stage === undefined || event.stage === "ResponseComplete";
+    if (!WRITE_VERBS.has(event.verb) || !watched || !succeeded || !complete) {
+      outcome.ignored += 1;
+      continue;
+    }
+    const cluster = /\/managedClusters\/([^/]+)$/i.exec(record.resourceId)?.[1];
+    if (cluster === undefined) {
+      outcome.rejected.push({ index, reason: "resourceId is not an AKS managed cluster id" });
+      continue;
+    }
+    const entry = clusters.get(cluster) ?? { resourceId: record.resourceId, auditIds: [] };
+    entry.auditIds.push(event.auditID);
+    clusters.set(cluster, entry);
+  }
+  for (const [name, { resourceId, auditIds }] of clusters) {
+    const subscriptionId = /^\/subscriptions\/([^/]+)\//i.exec(resourceId)?.[1] ?? "";
+    const digest = createHash("sha256")
+      .update([...new Set(auditIds)].sort().join("\n"))
+      .digest("hex")
+      .slice(0, 32);
+    const message: ScanTargetMessage = {
+      v: 1,
+      runId: `audit-${name}-${digest}`,
+      trigger: "kube-audit",
+      now: formatInstant(rt.evaluationTime()),
+      target: { kind: "cluster", cluster: { kind: "aks", name, resourceId, subscriptionId } },
+    };
+    outcome.runs.push({
+      cluster: name,
+      runId: message.runId,
+      result: await runOneTarget(rt, message),
+    });
+  }
+  return outcome;
+}
+
+/** Record a one-target run and scan it at once (no queue hop: the change is already one target). */
+async function runOneTarget(rt: AppRuntime, message: ScanTargetMessage): Promise<ScanTargetResult> {
+  await rt.store.runs.startRun({
+    runId: message.runId,
+    trigger: message.trigger,
+    startedAt: formatInstant(rt.clock()),
+    now: message.now,
+    targetsPlanned: 1,
+    planFailures: [],
+  });
+  // A replay of a run that already ran keeps its first evaluation time, so that it writes the same.
+  const run = await rt.store.runs.getRun(message.runId);
+  return scanTarget(rt, { ...message, now: run?.now ?? message.now });
+}
+
+function parseAuditEvent(log: string): AuditEvent {
+  const event = parseJson(log);
+  if (!isObject(event)) throw new InputError("properties.log is not a JSON object");
+  if (event.kind !== undefined && event.kind !== "Event")
+    throw new InputError(`properties.log is a ${String(event.kind)}, not an audit Event`);
+  if (typeof event.auditID !== "string" || event.auditID === "")
+    throw new InputError("the audit event has no auditID");
+  if (typeof event.verb !== "string") throw new InputError("the audit event has no verb");
+  if (event.objectRef !== undefined && !isObject(event.objectRef))
+    throw new InputError("the audit event's objectRef is not an object");
+  return event as unknown as AuditEvent;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError("the text is not JSON", {}, { cause: error });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
