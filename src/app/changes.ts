@@ -208,11 +208,18 @@ export async function handleAuditRecords(
       outcome.rejected.push({ index, reason: "resourceId is not an AKS managed cluster id" });
       continue;
     }
-    const entry = clusters.get(cluster) ?? { resourceId: record.resourceId, auditIds: [] };
+    const key = cluster.toLowerCase();
+    const entry = clusters.get(key) ?? { resourceId: record.resourceId, auditIds: [] };
     entry.auditIds.push(event.auditID);
-    clusters.set(cluster, entry);
+    clusters.set(key, entry);
   }
-  for (const [name, { resourceId, auditIds }] of clusters) {
+  // Diagnostic records carry the cluster's id in upper case: take the name as the sweep knows it.
+  const known = new Map<string, string>();
+  if (clusters.size > 0)
+    for await (const row of rt.store.runs.listScopes())
+      known.set(row.scope.toLowerCase(), row.scope);
+  for (const [recorded, { resourceId, auditIds }] of clusters) {
+    const name = known.get(recorded.toLowerCase()) ?? recorded;
     const subscriptionId = /^\/subscriptions\/([^/]+)\//i.exec(resourceId)?.[1] ?? "";
     const digest = createHash("sha256")
       .update([...new Set(auditIds)].sort().join("\n"))

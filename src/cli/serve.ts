@@ -14,15 +14,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import func, { type HttpResponseInit } from "@azure/functions";
-import { setFunctionsHost } from "../../functions/host.js";
-import {
-  clusterChangedHandler,
-  HTTP_FUNCTIONS,
-  notifyHandler,
-  resourceChangedHandler,
-  scanTargetHandler,
-  sweepHandler,
-} from "../../functions/index.js";
 import {
   type AppRuntime,
   type AppStore,
@@ -38,12 +29,33 @@ import {
 } from "../app/index.js";
 
 import { parseInstant } from "../core/index.js";
+import type { RunningEmulator } from "../emulator/index.js";
 import { terminalSafe } from "../reports/index.js";
 import { openEmulatedEstate, openLiveEstate } from "./estate.js";
 import { storeLocation } from "./io.js";
 import { type CliIo, UsageError } from "./main.js";
 
 const { HttpRequest, InvocationContext } = func;
+
+/**
+ * The Functions app's modules. Imported lazily with the library's "test mode" notices held back:
+ * outside the Functions host `app.*` registers nothing and says so once per function, which is
+ * expected here, since this host calls the handlers itself.
+ */
+async function loadFunctions() {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).includes('"@azure/functions" package')) warn(...args);
+  };
+  try {
+    return {
+      ...(await import("../../functions/index.js")),
+      ...(await import("../../functions/host.js")),
+    };
+  } finally {
+    console.warn = warn;
+  }
+}
 
 type Queue = AppStore["queues"]["scanTargets"];
 
@@ -88,6 +100,15 @@ const MAX_BODY_BYTES = 1024 * 1024;
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const { rt } = options;
+  const {
+    clusterChangedHandler,
+    HTTP_FUNCTIONS,
+    notifyHandler,
+    resourceChangedHandler,
+    scanTargetHandler,
+    setFunctionsHost,
+    sweepHandler,
+  } = await loadFunctions();
   const log = options.log ?? (() => {});
   const env = options.env ?? {};
   const authenticate = createAuthenticator({
@@ -452,6 +473,97 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Options of {@link startServe}. */
+export interface ServeOptions {
+  /** A seed folder to emulate instead of the live estate. */
+  emulate?: string;
+  configPath?: string;
+  /** The local store's folder (default .vigil), unless VIGIL_STORAGE_* name an account. */
+  storeDir?: string;
+  port?: number;
+  concurrency?: number;
+  sweepEveryMinutes?: number;
+  sweepOnStart?: boolean;
+  io: CliIo;
+}
+
+/** A running `vigil serve`. */
+export interface Served {
+  host: LocalHost;
+  rt: AppRuntime;
+  key: string;
+  /** The estate's label: `emulated <dir>` or `live`. */
+  label: string;
+  /** The emulator behind an emulated estate. */
+  emulator?: RunningEmulator;
+  close(): Promise<void>;
+}
+
+/**
+ * Open the estate (emulated or live), vigil's store and the runtime, and start the local host.
+ * @throws InputErrors for a bad config; StoreError when the store cannot be opened
+ */
+export async function startServe(options: ServeOptions): Promise<Served> {
+  const { io } = options;
+  const env = io.env ?? {};
+  const catalogue = loadCatalogue();
+  const { configPath } = options;
+  const loaded = loadConfig(catalogue, configPath, undefined, { env });
+  const session =
+    options.emulate !== undefined
+      ? await openEmulatedEstate(options.emulate, loaded.config, {
+          ...(configPath !== undefined ? { configPath } : {}),
+        })
+      : openLiveEstate(loaded.config ?? {}, {
+          ...(configPath !== undefined ? { configPath } : {}),
+          env,
+        });
+  const store = storeLocation(options.storeDir, io);
+  const started = io.now();
+  // An emulated estate keeps its seed's clock, running on from the seed's now.
+  const seedNow = session.now !== undefined ? parseInstant(session.now) : undefined;
+  let rt: AppRuntime | undefined;
+  try {
+    rt = await openAppRuntime({
+      env,
+      catalogue,
+      ...(configPath !== undefined ? { configPath } : {}),
+      store,
+      estate: { config: session.config, deps: session.deps },
+      clock: io.now,
+      evaluationTime: () => (seedNow !== undefined ? seedNow + (io.now() - started) : io.now()),
+    });
+    const key = localFunctionKey("localDir" in store ? store.localDir : ".vigil", env);
+    const host = await startLocalHost({
+      rt,
+      port: options.port ?? 7071,
+      functionKey: key,
+      concurrency: options.concurrency ?? 4,
+      sweepEveryMinutes: options.sweepEveryMinutes ?? 30,
+      sweepOnStart: options.sweepOnStart !== false,
+      env,
+      log: (line) => io.stderr(`${terminalSafe(line)}\n`),
+    });
+    const opened = rt;
+    return {
+      host,
+      rt: opened,
+      key,
+      label: session.label,
+      ...(session.emulator !== undefined ? { emulator: session.emulator } : {}),
+      async close() {
+        await host.close();
+        await opened.store.close();
+        await session.close();
+      },
+    };
+  } catch (error) {
+    await rt?.store.close();
+    await session.close();
+    throw error;
+  }
+}
+
 /** Help for `vigil serve`. */
 export const SERVE_HELP = `Usage: vigil serve [--emulate DIR] [options]
 
@@ -512,49 +624,21 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
   const port = number("--port", values.port, 7071, 65_535);
   const concurrency = Math.max(1, number("--concurrency", values.concurrency, 4, 32));
   const sweepEvery = number("--sweep-every", values["sweep-every"], 30, 24 * 60);
-  const env = io.env ?? {};
-  const catalogue = loadCatalogue();
-  const configPath = values.config;
-  const loaded = loadConfig(catalogue, configPath, undefined, { env });
-  const session =
-    values.emulate !== undefined
-      ? await openEmulatedEstate(values.emulate, loaded.config, {
-          ...(configPath !== undefined ? { configPath } : {}),
-        })
-      : openLiveEstate(loaded.config ?? {}, {
-          ...(configPath !== undefined ? { configPath } : {}),
-          env,
-        });
-  const store = storeLocation(values["store-dir"], io);
-  const started = io.now();
-  // An emulated estate keeps its seed's clock, running from the seed's now.
-  const seedNow = session.now !== undefined ? parseInstant(session.now) : undefined;
-  let rt: AppRuntime | undefined;
-  let host: LocalHost | undefined;
+  const served = await startServe({
+    ...(values.emulate !== undefined ? { emulate: values.emulate } : {}),
+    ...(values.config !== undefined ? { configPath: values.config } : {}),
+    ...(values["store-dir"] !== undefined ? { storeDir: values["store-dir"] } : {}),
+    port,
+    concurrency,
+    sweepEveryMinutes: sweepEvery,
+    sweepOnStart: values["no-sweep"] !== true,
+    io,
+  });
   try {
-    rt = await openAppRuntime({
-      env,
-      catalogue,
-      ...(configPath !== undefined ? { configPath } : {}),
-      store,
-      estate: { config: session.config, deps: session.deps },
-      clock: io.now,
-      evaluationTime: () => (seedNow !== undefined ? seedNow + (io.now() - started) : io.now()),
-    });
-    const key = localFunctionKey("localDir" in store ? store.localDir : ".vigil", env);
-    host = await startLocalHost({
-      rt,
-      port,
-      functionKey: key,
-      concurrency,
-      sweepEveryMinutes: sweepEvery,
-      sweepOnStart: values["no-sweep"] !== true,
-      env,
-      log: (line) => io.stderr(`${terminalSafe(line)}\n`),
-    });
+    const { host, key, rt } = served;
     io.stdout(
       [
-        `vigil serve: ${host.baseUrl}/api/ (estate: ${session.label})`,
+        `vigil serve: ${host.baseUrl}/api/ (estate: ${served.label})`,
         `  function key   ${key}   (send as x-functions-key)`,
         `  gate           ${host.baseUrl}/api/gate?environment=<name>  or  ?scope=<scope>`,
         `  report         ${host.baseUrl}/api/evidence/report?framework=all&code=${key}`,
@@ -577,9 +661,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo): Promise<
     io.stdout("vigil serve: serving; Ctrl-C stops.\n");
     await (io.untilStopped ?? (() => Promise.resolve()))();
   } finally {
-    await host?.close();
-    await rt?.store.close();
-    await session.close();
+    await served.close();
   }
   return 0;
 }
