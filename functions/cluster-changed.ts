@@ -8,18 +8,18 @@
  */
 
 import func, { type InvocationContext } from "@azure/functions";
-import { handleAuditRecords, parseAuditEnvelope } from "../src/app/index.js";
+import type { UseCases } from "./host.js";
 import { functionsHost } from "./host.js";
 
 export async function clusterChangedHandler(
   messages: unknown[],
   context: InvocationContext,
 ): Promise<void> {
-  const { rt } = await functionsHost();
+  const { rt, app } = await functionsHost();
   for (const [i, message] of messages.entries()) {
-    let batch: ReturnType<typeof parseAuditEnvelope>;
+    let batch: ReturnType<UseCases["parseAuditEnvelope"]>;
     try {
-      batch = parseAuditEnvelope(message);
+      batch = app.parseAuditEnvelope(message);
     } catch (error) {
       context.error(
         `event ${i} rejected: ${error instanceof Error ? error.message : String(error)}`,
@@ -28,7 +28,7 @@ export async function clusterChangedHandler(
     }
     for (const r of batch.rejected)
       context.error(`event ${i} record ${r.index} rejected: ${r.reason}`);
-    const outcome = await handleAuditRecords(rt, batch.records);
+    const outcome = await app.handleAuditRecords(rt, batch.records);
     for (const r of outcome.rejected)
       context.error(`event ${i} record ${r.index} rejected: ${r.reason}`);
     for (const run of outcome.runs)

@@ -10,14 +10,6 @@ import func, {
   type HttpResponseInit,
   type InvocationContext,
 } from "@azure/functions";
-import {
-  evidencePack,
-  evidenceReport,
-  InputError,
-  parseEvidenceReportQuery,
-  parsePeriod,
-  verifyEvidence,
-} from "../src/app/index.js";
 import { content, guarded, json } from "./http.js";
 
 function waiversOf(rt: { loaded: { config?: { waivers?: unknown } | undefined } }) {
@@ -29,9 +21,9 @@ export async function evidenceReportHandler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  return guarded(request, context, "Evidence.Read", async ({ rt }) => {
-    const query = parseEvidenceReportQuery(request.query);
-    const report = await evidenceReport(rt.store, rt.catalogue, query, {
+  return guarded(request, context, "Evidence.Read", async ({ rt, app }) => {
+    const query = app.parseEvidenceReportQuery(request.query);
+    const report = await app.evidenceReport(rt.store, rt.catalogue, query, {
       generatedAt: new Date(rt.clock()).toISOString(),
       vigilVersion: rt.vigilVersion,
       waivers: waiversOf(rt),
@@ -50,14 +42,14 @@ export async function evidencePackHandler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  return guarded(request, context, "Evidence.Read", async ({ rt }) => {
+  return guarded(request, context, "Evidence.Read", async ({ rt, app }) => {
     for (const key of request.query.keys())
       if (key !== "from" && key !== "to")
-        throw new InputError(`unknown query parameter ${key}`, { pointer: key });
+        throw new app.InputError(`unknown query parameter ${key}`, { pointer: key });
     const generatedAt = new Date(rt.clock()).toISOString();
     try {
-      const { zip } = await evidencePack(rt.store, rt.catalogue, {
-        ...parsePeriod(request.query),
+      const { zip } = await app.evidencePack(rt.store, rt.catalogue, {
+        ...app.parsePeriod(request.query),
         generatedAt,
         vigilVersion: rt.vigilVersion,
         waivers: waiversOf(rt),
@@ -86,10 +78,10 @@ export async function evidenceVerifyHandler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  return guarded(request, context, "Evidence.Read", async ({ rt }) => {
+  return guarded(request, context, "Evidence.Read", async ({ rt, app }) => {
     for (const key of request.query.keys())
-      throw new InputError(`unknown query parameter ${key}`, { pointer: key });
-    const verification = await verifyEvidence(rt.store);
+      throw new app.InputError(`unknown query parameter ${key}`, { pointer: key });
+    const verification = await app.verifyEvidence(rt.store);
     return json(verification.ok ? 200 : 409, verification);
   });
 }

@@ -9,16 +9,15 @@ import func, {
   type HttpResponseInit,
   type InvocationContext,
 } from "@azure/functions";
-import { parseFindingsQuery, queryFindings, renderFindings } from "../src/app/index.js";
 import { content, guarded, json } from "./http.js";
 
 export async function findingsHandler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  return guarded(request, context, "Evidence.Read", async ({ rt }) => {
-    const query = parseFindingsQuery(request.query);
-    const page = await queryFindings(rt, query);
+  return guarded(request, context, "Evidence.Read", async ({ rt, app }) => {
+    const query = app.parseFindingsQuery(request.query);
+    const page = await app.queryFindings(rt, query);
     const paging: Record<string, string> = { "x-vigil-total": String(page.total) };
     if (page.next !== undefined) paging["x-vigil-next-cursor"] = page.next;
     if (query.format === "json")
@@ -27,7 +26,7 @@ export async function findingsHandler(
         { total: page.total, next: page.next ?? null, findings: page.findings },
         paging,
       );
-    const rendered = renderFindings(rt, page.findings, query.format);
+    const rendered = app.renderFindings(rt, page.findings, query.format);
     return content(200, rendered.body, rendered.contentType, paging);
   });
 }

@@ -8,7 +8,6 @@ import func, {
   type HttpResponseInit,
   type InvocationContext,
 } from "@azure/functions";
-import { decideGate, parseGateQuery } from "../src/app/index.js";
 import { guarded, json } from "./http.js";
 
 const STATUS = { pass: 200, fail: 409, unknown: 503 } as const;
@@ -17,8 +16,8 @@ export async function gateHandler(
   request: HttpRequest,
   context: InvocationContext,
 ): Promise<HttpResponseInit> {
-  return guarded(request, context, "Gate.Read", async ({ rt }) => {
-    const answer = await decideGate(rt, parseGateQuery(request.query));
+  return guarded(request, context, "Gate.Read", async ({ rt, app }) => {
+    const answer = await app.decideGate(rt, app.parseGateQuery(request.query));
     return json(STATUS[answer.decision], answer);
   });
 }

@@ -4,18 +4,28 @@
  * by a host that built its own (`vigil serve`, tests).
  */
 
-import {
-  type AppRuntime,
-  type Authenticator,
-  authSettingsFromEnvironment,
-  createAuthenticator,
-  openAppRuntime,
-} from "../src/app/index.js";
+import type { AppRuntime, Authenticator } from "../src/app/index.js";
+
+/** The use cases, loaded on first use: importing the entry point registers functions and no more. */
+export type UseCases = typeof import("../src/app/index.js");
+
+let useCases: Promise<UseCases> | undefined;
+
+/**
+ * The use-case layer, imported once on first use. The Functions host imports the entry point to
+ * register the functions; keeping the SDKs out of that import keeps cold starts short.
+ */
+export function loadUseCases(): Promise<UseCases> {
+  useCases ??= import("../src/app/index.js");
+  return useCases;
+}
 
 /** What every handler reads. */
 export interface FunctionsHost {
   rt: AppRuntime;
   authenticate: Authenticator;
+  /** The use cases (the same module for every handler). */
+  app: UseCases;
 }
 
 let host: Promise<FunctionsHost> | undefined;
@@ -27,11 +37,13 @@ let host: Promise<FunctionsHost> | undefined;
  */
 export function functionsHost(): Promise<FunctionsHost> {
   host ??= (async () => {
-    const rt = await openAppRuntime({ env: process.env });
+    const app = await loadUseCases();
+    const rt = await app.openAppRuntime({ env: process.env });
     return {
       rt,
       // In Azure the Functions host checks the function keys; vigil checks the Entra token.
-      authenticate: createAuthenticator(authSettingsFromEnvironment(process.env)),
+      authenticate: app.createAuthenticator(app.authSettingsFromEnvironment(process.env)),
+      app,
     };
   })();
   host.catch(() => {
@@ -41,6 +53,6 @@ export function functionsHost(): Promise<FunctionsHost> {
 }
 
 /** Use this host for every handler of the process (`vigil serve`, tests). */
-export function setFunctionsHost(value: FunctionsHost | undefined): void {
-  host = value === undefined ? undefined : Promise.resolve(value);
+export function setFunctionsHost(value: Omit<FunctionsHost, "app"> | undefined): void {
+  host = value === undefined ? undefined : loadUseCases().then((app) => ({ ...value, app }));
 }

@@ -5,7 +5,7 @@
  */
 
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { type AppRole, authFailureResponse, InputError, VigilError } from "../src/app/index.js";
+import type { AppRole } from "../src/app/index.js";
 import { type FunctionsHost, functionsHost } from "./host.js";
 
 /** Security headers every response carries. */
@@ -59,13 +59,13 @@ export async function guarded(
   }
   const auth = await host.authenticate(request, role);
   if (!auth.ok) {
-    const refused = authFailureResponse(auth);
+    const refused = host.app.authFailureResponse(auth);
     return json(refused.status, refused.jsonBody, refused.headers);
   }
   try {
     return await work(host);
   } catch (error) {
-    if (error instanceof InputError)
+    if (error instanceof host.app.InputError)
       return json(400, {
         error: {
           code: error.code,
@@ -73,7 +73,7 @@ export async function guarded(
           ...(error.pointer !== undefined ? { pointer: error.pointer } : {}),
         },
       });
-    if (error instanceof VigilError && error.name === "StoreError") {
+    if (error instanceof host.app.VigilError && error.name === "StoreError") {
       context.error(`store unavailable: ${messageOf(error)}`);
       return failure(
         503,

@@ -5,13 +5,12 @@
  */
 
 import func, { type InvocationContext } from "@azure/functions";
-import { deliverRun, parseNotifyMessage } from "../src/app/index.js";
 import { functionsHost } from "./host.js";
 
 export async function notifyHandler(message: unknown, context: InvocationContext): Promise<void> {
-  const { rt } = await functionsHost();
-  const parsed = parseNotifyMessage(message);
-  const result = await deliverRun(rt, parsed);
+  const { rt, app } = await functionsHost();
+  const parsed = app.parseNotifyMessage(message);
+  const result = await app.deliverRun(rt, parsed);
   if (result.digest === undefined) context.log(`run ${parsed.runId}: nothing to tell`);
   else
     context.log(

@@ -5,16 +5,15 @@
  */
 
 import func, { type EventGridEvent, type InvocationContext } from "@azure/functions";
-import { handleResourceEvent, parseResourceEvent } from "../src/app/index.js";
 import { functionsHost } from "./host.js";
 
 export async function resourceChangedHandler(
   event: EventGridEvent,
   context: InvocationContext,
 ): Promise<void> {
-  const { rt } = await functionsHost();
-  const parsed = parseResourceEvent(event);
-  const outcome = await handleResourceEvent(rt, parsed);
+  const { rt, app } = await functionsHost();
+  const parsed = app.parseResourceEvent(event);
+  const outcome = await app.handleResourceEvent(rt, parsed);
   if ("ignored" in outcome) context.log(`event ${outcome.eventId} ignored: ${outcome.ignored}`);
   else
     context.log(

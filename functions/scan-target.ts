@@ -6,35 +6,34 @@
  */
 
 import func, { type InvocationContext } from "@azure/functions";
-import { failTarget, InputError, parseScanTargetMessage, scanTarget } from "../src/app/index.js";
-import { functionsHost } from "./host.js";
+import { functionsHost, type UseCases } from "./host.js";
 
 export async function scanTargetHandler(
   message: unknown,
   context: InvocationContext,
 ): Promise<void> {
-  const { rt } = await functionsHost();
-  let parsed: ReturnType<typeof parseScanTargetMessage>;
+  const { rt, app } = await functionsHost();
+  let parsed: ReturnType<UseCases["parseScanTargetMessage"]>;
   try {
-    parsed = parseScanTargetMessage(message);
+    parsed = app.parseScanTargetMessage(message);
   } catch (error) {
     // A malformed message can never succeed: say so and let it go to the poison queue.
-    context.error(`scan-targets message rejected: ${(error as InputError).message}`);
+    context.error(`scan-targets message rejected: ${(error as Error).message}`);
     throw error;
   }
   const attempt = Number(context.triggerMetadata?.dequeueCount ?? 1);
   try {
-    const result = await scanTarget(rt, parsed);
+    const result = await app.scanTarget(rt, parsed);
     context.log(
       `run ${result.runId}: ${result.target} recorded as #${result.recordSeq}, ${result.findings} finding(s), ${result.transitions.length} change(s)${result.runCompleted ? "; run completed" : ""}`,
     );
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (attempt >= rt.maxDequeueCount && !(error instanceof InputError)) {
+    if (attempt >= rt.maxDequeueCount && !(error instanceof app.InputError)) {
       context.error(
         `run ${parsed.runId}: ${parsed.target.kind} failed on its last attempt: ${reason}`,
       );
-      await failTarget(rt, parsed, `failed ${attempt} time(s); last: ${reason}`);
+      await app.failTarget(rt, parsed, `failed ${attempt} time(s); last: ${reason}`);
     } else context.warn(`run ${parsed.runId}: attempt ${attempt} failed: ${reason}`);
     throw error;
   }

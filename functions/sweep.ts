@@ -4,15 +4,14 @@
  */
 
 import func, { type InvocationContext, type Timer } from "@azure/functions";
-import { startSweep } from "../src/app/index.js";
 import { functionsHost } from "./host.js";
 
 /** Every 30 minutes (NCRONTAB, six fields, UTC). */
 export const DEFAULT_SWEEP_SCHEDULE = "0 */30 * * * *";
 
 export async function sweepHandler(timer: Timer, context: InvocationContext): Promise<void> {
-  const { rt } = await functionsHost();
-  const result = await startSweep(rt, { trigger: "timer" });
+  const { rt, app } = await functionsHost();
+  const result = await app.startSweep(rt, { trigger: "timer" });
   if (timer.isPastDue) context.warn("the sweep ran late (the previous schedule was missed)");
   context.log(
     `sweep ${result.runId}: ${result.targets} target(s) queued, ${result.planFailures.length} scope(s) could not be planned`,
