@@ -31,6 +31,7 @@ import {
   type Finding,
   type LedgerVerification,
   type Observation,
+  parseConnectTo,
   type RecordInput,
   SNAPSHOT_PREFIX,
   type SnapshotRef,
@@ -47,6 +48,7 @@ import {
   startLocalStore,
 } from "../store/index.js";
 import { FileAccessError } from "./errors.js";
+import { displayPath } from "./files.js";
 
 /** Default look-back for failover evidence: the activity log keeps 90 days. */
 export const DEFAULT_ACTIVITY_LOG_DAYS = 90;
@@ -129,6 +131,7 @@ export function defaultCredential(
 /**
  * Build settings and collectors for a config.
  * @throws FileAccessError when `tls.caFile` cannot be read.
+ * @throws InputErrors when a `tls.connectTo` key or value is not `host:port`.
  */
 export function createEstateDeps(
   config: VigilConfig,
@@ -154,6 +157,13 @@ export function createEstateDeps(
       );
     }
   }
+  const tlsConnectTo =
+    config.tls?.connectTo !== undefined
+      ? parseConnectTo(
+          config.tls.connectTo,
+          options.configPath !== undefined ? displayPath(options.configPath) : "config",
+        )
+      : undefined;
   const entryPoints: CollectorSettings["traefik"]["entryPoints"] = {
     "*": config.traefik?.entryPoints ?? {},
   };
@@ -170,6 +180,7 @@ export function createEstateDeps(
     credential: options.credential ?? defaultCredential(cloud.authorityHost, options.env),
     ...(options.apiCaPem !== undefined ? { apiCaPem: options.apiCaPem } : {}),
     ...(probeCaPem.length > 0 ? { probeCaPem } : {}),
+    ...(tlsConnectTo !== undefined && tlsConnectTo.size > 0 ? { tlsConnectTo } : {}),
     ...(config.resourceGroups !== undefined ? { resourceGroups: config.resourceGroups } : {}),
     ...(config.tags !== undefined ? { tags: config.tags } : {}),
     activityLogDays: config.activityLogDays ?? DEFAULT_ACTIVITY_LOG_DAYS,

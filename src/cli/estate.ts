@@ -11,7 +11,13 @@ import {
   staticTokenCredential,
   targetLabel,
 } from "../app/index.js";
-import { type CollectProgress, InputError, type VigilConfig } from "../core/index.js";
+import {
+  type CollectProgress,
+  formatHostPort,
+  InputError,
+  parseHostPort,
+  type VigilConfig,
+} from "../core/index.js";
 import {
   parseFaultRules,
   type RunningEmulator,
@@ -90,7 +96,11 @@ export function namesSources(config: VigilConfig | undefined): boolean {
 /**
  * Start the emulator on a seed folder and point the collectors at it. The config's sources
  * default to the whole emulated estate (its tenant, all its subscriptions); explicit TLS
- * endpoints of the seed that sit behind no Service are probed as a set named `emulator`.
+ * endpoints of the seed that sit behind no Service are probed at their public address (first
+ * host, port 443) as a set named `emulator`. The TLS probe connects through the emulator's
+ * `connectTo` (laid over the config's `tls.connectTo`), so probe ids name the estate's stable
+ * addresses, never this run's loopback ports; that mapping stays out of the session's config,
+ * whose hash the evidence record keeps.
  */
 export async function openEmulatedEstate(
   seedDir: string,
@@ -106,17 +116,25 @@ export async function openEmulatedEstate(
     const base: VigilConfig = { ...(config ?? {}) };
     base.tenantId ??= emulator.estate.tenantId;
     base.subscriptions ??= "all";
-    const explicit = emulator.tlsEndpoints
-      .filter((endpoint) => endpoint.service === undefined)
-      .map((endpoint) => ({
-        host: endpoint.host,
-        port: endpoint.port,
-        ...(endpoint.hosts[0] !== undefined ? { sni: endpoint.hosts[0] } : {}),
-        set: "emulator",
-      }));
+    const explicit = emulator.tlsEndpoints.flatMap((endpoint) =>
+      endpoint.publicAddress === undefined
+        ? []
+        : [
+            {
+              host: endpoint.publicAddress.host,
+              port: endpoint.publicAddress.port,
+              sni: endpoint.publicAddress.host,
+              set: "emulator",
+            },
+          ],
+    );
     if (explicit.length > 0)
       base.tls = { ...base.tls, targets: [...(base.tls?.targets ?? []), ...explicit] };
-    const deps = createEstateDeps(base, {
+    const probed: VigilConfig = {
+      ...base,
+      tls: { ...base.tls, connectTo: mergeConnectTo(base.tls?.connectTo, emulator.connectTo) },
+    };
+    const deps = createEstateDeps(probed, {
       credential: staticTokenCredential(emulator.token),
       endpoints: {
         arm: emulator.armEndpoint,
@@ -141,6 +159,27 @@ export async function openEmulatedEstate(
     await emulator.close();
     throw error;
   }
+}
+
+/**
+ * The config's `tls.connectTo` with the emulator's laid over it: an address the emulator serves
+ * goes to the emulator, however the config spells it (host names are case-insensitive).
+ */
+function mergeConnectTo(
+  configured: Readonly<Record<string, string>> | undefined,
+  emulated: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const served = new Set(
+    Object.keys(emulated).map((key) => {
+      const address = parseHostPort(key);
+      return address === undefined ? key : formatHostPort(address.host, address.port);
+    }),
+  );
+  const kept = Object.entries(configured ?? {}).filter(([key]) => {
+    const address = parseHostPort(key);
+    return address === undefined || !served.has(formatHostPort(address.host, address.port));
+  });
+  return { ...Object.fromEntries(kept), ...emulated };
 }
 
 /** Collectors for the live estate the config names, with the default Azure credential. */

@@ -4,7 +4,7 @@
  */
 
 import type { TokenCredential } from "@azure/core-auth";
-import type { CloudEndpoints, EntryPointConfig } from "../core/index.js";
+import type { CloudEndpoints, EntryPointConfig, HostPort } from "../core/index.js";
 import type { CallPolicy } from "./call-policy.js";
 
 /** Where the DR runbooks write drill records (JSON documents, one per drill). */
@@ -25,6 +25,11 @@ export interface CollectorSettings {
   apiCaPem?: string[];
   /** Extra PEM CA certificates the TLS probe trusts besides the system store. */
   probeCaPem?: string[];
+  /**
+   * Where the TLS probe connects instead, by probed address (`formatHostPort(host, port)`), like
+   * curl's `--connect-to`: the config's `tls.connectTo`, parsed.
+   */
+  tlsConnectTo?: ReadonlyMap<string, HostPort>;
   /** Only these resource groups (case-insensitive); all when absent. */
   resourceGroups?: string[];
   /** Only resources carrying all these tags; all when absent. */

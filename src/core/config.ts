@@ -4,13 +4,15 @@
  * names a control or parameter that does not exist.
  */
 import { type Catalogue, type CompiledControl, checkParameterValue } from "./catalogue.js";
+import { parseConnectTo } from "./connect-to.js";
 import { InputError, InputErrors, joinPointer } from "./errors.js";
 import { likePattern } from "./rule/operators.js";
 import type { EnvironmentConfig, Observation, VigilConfig } from "./types.js";
 
 /**
  * Check a (schema-valid) config against the catalogue: every control id resolves, every
- * parameter is declared by the controls it targets and has the declared type.
+ * parameter is declared by the controls it targets and has the declared type; and every
+ * `tls.connectTo` key and value is a `host:port`.
  * @throws InputErrors naming the file and pointer of each problem.
  */
 export function checkConfig(config: VigilConfig, catalogue: Catalogue, file: string): void {
@@ -77,6 +79,14 @@ export function checkConfig(config: VigilConfig, catalogue: Catalogue, file: str
   (config.waivers ?? []).forEach((waiver, i) => {
     control(waiver.controlId, joinPointer("/waivers", i, "controlId"));
   });
+  if (config.tls?.connectTo !== undefined) {
+    try {
+      parseConnectTo(config.tls.connectTo, file);
+    } catch (error) {
+      if (!(error instanceof InputErrors)) throw error;
+      problems.push(...error.errors);
+    }
+  }
   if (problems.length > 0) throw new InputErrors(problems);
 }
 

@@ -112,6 +112,8 @@ const NESTED_SETTINGS: readonly { variable: string; path: [string, string]; pars
   { variable: "VIGIL_BLOB_ENDPOINT", path: ["endpoints", "blob"], parse: str },
   { variable: "VIGIL_AKS_DISCOVERY", path: ["clusters", "aksDiscovery"], parse: bool },
   { variable: "VIGIL_TLS_CA_FILE", path: ["tls", "caFile"], parse: str },
+  // `host:port=host:port`, comma-separated, or a JSON object.
+  { variable: "VIGIL_TLS_CONNECT_TO", path: ["tls", "connectTo"], parse: pairs },
   {
     variable: "VIGIL_TLS_TARGETS",
     path: ["tls", "targets"],

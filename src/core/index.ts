@@ -4,6 +4,7 @@ export * from "./canonical-json.js";
 export * from "./catalogue.js";
 export * from "./clouds.js";
 export * from "./config.js";
+export * from "./connect-to.js";
 export * from "./environment.js";
 export * from "./errors.js";
 export * from "./evaluate.js";

@@ -197,6 +197,8 @@ export interface VigilConfig {
   tls?: {
     caFile?: string;
     targets?: { host: string; port: number; sni?: string; set?: string }[];
+    /** Probed `host:port` → the `host:port` its sockets go to (like curl's `--connect-to`). */
+    connectTo?: Record<string, string>;
   };
   parameters?: Record<string, unknown>;
   controls?: Record<string, { enabled?: boolean; parameters?: Record<string, unknown> }>;

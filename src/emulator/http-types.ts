@@ -20,13 +20,17 @@ export interface EmulatorResponse {
   body?: unknown;
 }
 
-/** A Kubernetes Service whose load balancer the emulator points at one of its TLS routers. */
+/**
+ * A Kubernetes Service fronting seeded TLS endpoints. Its ports are served as seeded; its load
+ * balancer keeps the address the seed declares, else gets `ip`; a client reaches the seeded
+ * endpoints by connecting to `connect` instead of that address (the emulator's `connectTo`).
+ */
 export interface ServiceOverride {
   cluster: string;
   namespace: string;
   name: string;
-  /** Address put into `status.loadBalancer.ingress[0].ip`. */
+  /** Put into `status.loadBalancer.ingress[0].ip` when the seeded Service declares no address. */
   ip: string;
-  /** Actual port that replaces the Service's TLS port (the port named `websecure`, else 443). */
-  port: number;
+  /** Where the Service's TLS port is really served: the SNI router for it. */
+  connect: { host: string; port: number };
 }

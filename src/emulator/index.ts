@@ -80,6 +80,14 @@ export interface RunningEmulator {
    */
   blobEndpointTemplate: string | undefined;
   tlsEndpoints: TlsEndpoint[];
+  /**
+   * Where the TLS addresses the estate names are really served, like curl's `--connect-to`:
+   * `"<load-balancer address>:<TLS port>"` of each Service fronting seeded endpoints (as served
+   * now) → `"127.0.0.1:<its SNI router's port>"`, and each endpoint's `publicAddress`
+   * (`"<first host>:443"`, endpoints without a service) → its own loopback address. The keys are
+   * the same on every run; the values are this run's loopback ports.
+   */
+  readonly connectTo: Record<string, string>;
   /** The live request log (the same array `GET /_emulator/requests` returns). */
   requests: RequestLogEntry[];
   /** Replaces every fault rule. */
@@ -231,6 +239,9 @@ export async function startEmulator(options: StartEmulatorOptions): Promise<Runn
       kubernetes: clusters,
       blobEndpointTemplate: blob === undefined ? undefined : `${origin}/blob/{account}`,
       tlsEndpoints: tls?.endpoints.map((e) => ({ ...e })) ?? [],
+      get connectTo() {
+        return { ...(tls?.connectTo ?? {}), ...(kubernetes?.connectTo() ?? {}) };
+      },
       requests: log,
       setFaults: (rules) => faults.set(rules),
       reload,

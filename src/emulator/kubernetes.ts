@@ -46,13 +46,19 @@ export interface KubernetesEstate {
     cluster: string,
     ref: { apiVersion: string; kind: string; namespace?: string; name: string },
   ): boolean;
+  /**
+   * For each overridden Service as now served: its load-balancer address and TLS port (the port
+   * named `websecure`, else 443) as `"host:port"` → the override's `connect` address. A Service
+   * that is not seeded or has no such port is left out.
+   */
+  connectTo(): Record<string, string>;
 }
 
 /** Options of {@link loadKubernetesEstate}. */
 export interface LoadKubernetesEstateOptions {
   /** Default `limit` of list calls that send none (real API servers return everything). */
   pageSize?: number;
-  /** Services whose load balancer points at the emulator's TLS routers (applied when served). */
+  /** Services fronting the emulator's TLS routers (a load-balancer address when they have none). */
   serviceOverrides?: ServiceOverride[];
 }
 
@@ -271,6 +277,11 @@ export function loadKubernetesEstate(
     return item;
   }
 
+  /**
+   * The seeded Service keeps its ports and any load-balancer address it declares, so that what a
+   * collector reads (and names endpoints by) is the same on every run; a Service without one gets
+   * the override's stable documentation address. `connectTo` says where that address is served.
+   */
   function applyOverride(cluster: string, service: Manifest): void {
     const override = overrides.find(
       (o) =>
@@ -280,20 +291,35 @@ export function loadKubernetesEstate(
     );
     if (override === undefined) return;
     const status = isRecord(service.status) ? service.status : {};
-    status.loadBalancer = { ingress: [{ ip: override.ip }] };
+    const loadBalancer = isRecord(status.loadBalancer) ? status.loadBalancer : {};
+    if (loadBalancerHost(loadBalancer) === undefined) {
+      status.loadBalancer = { ...loadBalancer, ingress: [{ ip: override.ip }] };
+    }
     service.status = status;
-    const spec = isRecord(service.spec) ? service.spec : undefined;
-    const ports = Array.isArray(spec?.ports) ? (spec.ports as unknown[]).filter(isRecord) : [];
-    const port = ports.find((p) => p.name === "websecure") ?? ports.find((p) => p.port === 443);
-    if (port === undefined) return;
-    // A port without targetPort targets the same number on the pods; keep that meaning.
-    port.targetPort ??= port.port;
-    port.port = override.port;
+  }
+
+  function connectTo(): Record<string, string> {
+    const table: Record<string, string> = {};
+    for (const override of overrides) {
+      const state = clusters.get(override.cluster);
+      const type = state?.table.byKind("", "Service");
+      if (state === undefined || type === undefined) continue;
+      const entry = state.objects.get(key(type, override.namespace, override.name));
+      if (entry === undefined) continue;
+      const service = served(override.cluster, entry, type);
+      const status = isRecord(service.status) ? service.status : {};
+      const host = loadBalancerHost(isRecord(status.loadBalancer) ? status.loadBalancer : {});
+      const port = tlsPortOf(service);
+      if (host === undefined || port === undefined) continue;
+      table[hostPort(host, port)] ??= hostPort(override.connect.host, override.connect.port);
+    }
+    return table;
   }
 
   return {
     clusters: () => [...clusters.keys()].sort(),
     handle: serve,
+    connectTo,
     reload() {
       clusters = build(readClusterManifests(dir));
     },
@@ -327,6 +353,28 @@ export function loadKubernetesEstate(
       return removed;
     },
   };
+}
+
+/** The first load-balancer ingress's `ip`, else its `hostname`, as clients read it. */
+function loadBalancerHost(loadBalancer: Record<string, unknown>): string | undefined {
+  const first = Array.isArray(loadBalancer.ingress) ? loadBalancer.ingress[0] : undefined;
+  if (!isRecord(first)) return undefined;
+  if (typeof first.ip === "string" && first.ip !== "") return first.ip;
+  if (typeof first.hostname === "string" && first.hostname !== "") return first.hostname;
+  return undefined;
+}
+
+/** The Service's TLS port number: the port named `websecure`, else port 443. */
+function tlsPortOf(service: Record<string, unknown>): number | undefined {
+  const spec = isRecord(service.spec) ? service.spec : undefined;
+  const ports = Array.isArray(spec?.ports) ? (spec.ports as unknown[]).filter(isRecord) : [];
+  const port = ports.find((p) => p.name === "websecure") ?? ports.find((p) => p.port === 443);
+  return typeof port?.port === "number" ? port.port : undefined;
+}
+
+/** `host:port`, an IPv6 host in brackets. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function seen(manifest: Manifest): { apiVersion: string; kind: string; hasNamespace: boolean } {

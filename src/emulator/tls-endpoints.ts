@@ -18,6 +18,7 @@ import { type SniRouterHandle, startSniRouter } from "./sni-router.js";
 /** One started endpoint, reachable directly on `host:port`. */
 export interface TlsEndpoint {
   name: string;
+  /** The loopback address it listens on (a free port chosen at start). */
   host: string;
   port: number;
   hosts: string[];
@@ -25,13 +26,24 @@ export interface TlsEndpoint {
   protocols: string[];
   /** The Kubernetes Service whose SNI router also reaches this endpoint, if any. */
   service?: { cluster: string; namespace: string; name: string };
+  /**
+   * Without a `service`: the stable address the estate names it by, its first host and port 443
+   * (`connectTo` maps it to `host:port`). Endpoints behind a Service are named by the Service.
+   */
+  publicAddress?: { host: string; port: number };
 }
 
 /** The running endpoints and routers. */
 export interface TlsEndpointsHandle {
   endpoints: TlsEndpoint[];
-  /** One per distinct `service`: the address and port of that Service's SNI router. */
+  /**
+   * One per distinct `service`, sorted by cluster, namespace and name: the documentation address
+   * its load balancer gets when the seed declares none (`192.0.2.1`, `192.0.2.2`, … in that order)
+   * and the address of the Service's SNI router.
+   */
   serviceOverrides: ServiceOverride[];
+  /** `publicAddress` → `host:port` of each endpoint without a `service`, as `"name:443"` keys. */
+  connectTo: Record<string, string>;
   /** Stops every endpoint and router and destroys their open connections. */
   close(): Promise<void>;
 }
@@ -51,6 +63,22 @@ const PROTOCOLS: readonly SecureVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLS
 const ISSUERS = ["emulator-ca", "self-signed", "untrusted-ca"] as const;
 const DEFAULT_NOT_BEFORE = "-30d";
 const DEFAULT_NOT_AFTER = "+365d";
+/** The port an endpoint without a `service` is named by (HTTPS). */
+const PUBLIC_PORT = 443;
+/** The documentation networks of RFC 5737, handed out to Services in order. */
+const DOCUMENTATION_NETWORKS = ["192.0.2", "198.51.100", "203.0.113"];
+
+/** The n-th (from 1) documentation address: 192.0.2.1 … 192.0.2.254, then 198.51.100.1, … */
+export function documentationAddress(n: number): string {
+  const network = DOCUMENTATION_NETWORKS[Math.floor((n - 1) / 254)];
+  if (network === undefined || n < 1) throw new RangeError(`no documentation address number ${n}`);
+  return `${network}.${((n - 1) % 254) + 1}`;
+}
+
+/** `host:port`, an IPv6 host in brackets. */
+function hostPort(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
 
 interface ServiceRef {
   cluster: string;
@@ -78,7 +106,8 @@ interface EndpointSpec {
 /**
  * Validates `endpoints.json`, issues each endpoint's certificate and starts its HTTPS server
  * (answering every request with 200, plus `Strict-Transport-Security` when `hsts` is set), then
- * one SNI router per distinct `service`.
+ * one SNI router per distinct `service` (in the order of cluster, namespace and name, each with the
+ * next documentation address for its load balancer).
  *
  * `protocols` must be a contiguous range of versions (Node's TLS stack takes only a minimum and a
  * maximum), so `["TLSv1", "TLSv1.2"]` without `TLSv1.1` is refused. `certificate` and each of
@@ -160,8 +189,16 @@ export async function startTlsEndpoints(
         port: (server.address() as AddressInfo).port,
         hosts: spec.hosts,
         protocols: spec.protocols,
-        ...(spec.service !== undefined ? { service: { ...spec.service } } : {}),
+        ...(spec.service !== undefined
+          ? { service: { ...spec.service } }
+          : { publicAddress: { host: spec.hosts[0] ?? "", port: PUBLIC_PORT } }),
       });
+    }
+    const connectTo: Record<string, string> = {};
+    for (const endpoint of endpoints) {
+      if (endpoint.publicAddress === undefined) continue;
+      const { host, port } = endpoint.publicAddress;
+      connectTo[hostPort(host, port)] = hostPort(endpoint.host, endpoint.port);
     }
 
     const serviceOverrides: ServiceOverride[] = [];
@@ -177,15 +214,30 @@ export async function startTlsEndpoints(
       group.hosts.push(spec.hosts);
       byService.set(key, group);
     });
-    for (const group of byService.values()) {
+    // Sorted, so that a Service's documentation address does not depend on the file's order.
+    const order = (g: { service: ServiceRef }) => [
+      g.service.cluster,
+      g.service.namespace,
+      g.service.name,
+    ];
+    const groups = [...byService.values()].sort((a, b) => {
+      const [x, y] = [order(a), order(b)];
+      const i = x.findIndex((part, n) => part !== y[n]);
+      return i < 0 ? 0 : (x[i] as string) < (y[i] as string) ? -1 : 1;
+    });
+    for (const [index, group] of groups.entries()) {
       const router = await startSniRouter({
         host: options.host,
-        routes: group.ports.map((port, index) => ({ port, hosts: group.hosts[index] ?? [] })),
+        routes: group.ports.map((port, i) => ({ port, hosts: group.hosts[i] ?? [] })),
       });
       routers.push(router);
-      serviceOverrides.push({ ...group.service, ip: options.host, port: router.port });
+      serviceOverrides.push({
+        ...group.service,
+        ip: documentationAddress(index + 1),
+        connect: { host: options.host, port: router.port },
+      });
     }
-    return { endpoints, serviceOverrides, close };
+    return { endpoints, serviceOverrides, connectTo, close };
   } catch (error) {
     await close();
     throw error;
@@ -213,6 +265,8 @@ function parseEndpointsFile(file: string, now: Date): EndpointSpec[] {
   if (!Array.isArray(list)) return fail("/endpoints", "an array");
 
   const names = new Set<string>();
+  /** First host (lower-cased) → name, of the endpoints without a service. */
+  const publicHosts = new Map<string, string>();
   return list.map((raw, index): EndpointSpec => {
     const at = `/endpoints/${index}`;
     if (!isRecord(raw)) return fail(at, "an object");
@@ -270,6 +324,17 @@ function parseEndpointsFile(file: string, now: Date): EndpointSpec[] {
         namespace: String(s.namespace),
         name: String(s.name),
       };
+    } else {
+      // Without a Service the endpoint is named by its first host on port 443: one per name.
+      const first = (hosts[0] ?? "").toLowerCase();
+      const other = publicHosts.get(first);
+      if (other !== undefined) {
+        fail(
+          `${at}/hosts/0`,
+          `a first host no other endpoint without a service has ("${hosts[0]}" is that of "${other}")`,
+        );
+      }
+      publicHosts.set(first, name);
     }
 
     return {

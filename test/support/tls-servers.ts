@@ -96,6 +96,10 @@ export interface StartNodeTlsServerOptions {
   hsts?: string;
   /** Answer HTTP GET / (default true); false: complete the handshake, then close. */
   http?: boolean;
+  /** Called with the `Host` header of each HTTP request. */
+  onRequest?: (host: string | undefined) => void;
+  /** Called for each TCP connection accepted. */
+  onConnection?: () => void;
 }
 
 /** Start a Node TLS server accepting exactly `minVersion`…`maxVersion` (default 1.2…1.3). */
@@ -110,12 +114,15 @@ export async function startNodeTlsServer(options: StartNodeTlsServerOptions): Pr
   const server =
     options.http === false
       ? tls.createServer(secure, (socket) => socket.end())
-      : https.createServer(secure, (_request, response) => {
+      : https.createServer(secure, (request, response) => {
+          options.onRequest?.(request.headers.host);
           if (options.hsts !== undefined)
             response.setHeader("Strict-Transport-Security", options.hsts);
           response.writeHead(200, { "content-type": "text/plain" });
           response.end("ok\n");
         });
+  const onConnection = options.onConnection;
+  if (onConnection !== undefined) server.on("connection", () => onConnection());
   await listen(server);
   return track(server);
 }

@@ -3,12 +3,13 @@
  * probing endpoints concurrently under the call policy (bounded per host).
  */
 
-import type {
-  CollectOptions,
-  Collector,
-  Observation,
-  Target,
-  TlsTargetConfig,
+import {
+  type CollectOptions,
+  type Collector,
+  formatHostPort,
+  type Observation,
+  type Target,
+  type TlsTargetConfig,
 } from "../../core/index.js";
 import { isCollectionError } from "../errors.js";
 import type { CollectorSettings } from "../types.js";
@@ -23,7 +24,8 @@ export interface CreateTlsCollectorOptions {
 
 /**
  * A collector for `tls` targets. Trust for the chain check is Node's bundled roots plus
- * `settings.probeCaPem`. Each endpoint is one call `{ api: "tls", partition: host }` of
+ * `settings.probeCaPem`; an endpoint whose address `settings.tlsConnectTo` maps is connected to
+ * at the mapped address and reported under its own. Each endpoint is one call `{ api: "tls", partition: host }` of
  * `settings.callPolicy`; a call the policy gives up on (deadline, budget) becomes an `error`
  * observation for that endpoint, the others go on.
  * @throws TypeError from `collect` when a `settings.probeCaPem` entry is not a PEM certificate.
@@ -49,6 +51,7 @@ export function createTlsCollector(
       let done = 0;
       const probeOne = async (endpoint: TlsTargetConfig): Promise<Observation> => {
         const config: TlsTargetConfig = { ...endpoint, set: endpoint.set ?? target.set };
+        const connect = settings.tlsConnectTo?.get(formatHostPort(endpoint.host, endpoint.port));
         const observation = await settings.callPolicy
           .call(
             { api: "tls", partition: endpoint.host },
@@ -58,6 +61,7 @@ export function createTlsCollector(
                 trustStore: store,
                 abortSignal: signal,
                 now,
+                ...(connect !== undefined ? { connect } : {}),
                 ...(options.timeoutInMs !== undefined ? { timeoutInMs: options.timeoutInMs } : {}),
               }),
             callOptions,

@@ -40,6 +40,8 @@ export interface AttemptHandshakeOptions {
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
   timeoutInMs: number;
+  /** Where to open the socket instead of `host`:`port`, which messages still name. */
+  connect?: { host: string; port: number };
   abortSignal?: AbortSignal;
 }
 
@@ -124,8 +126,8 @@ function peerChain(socket: tls.TLSSocket): X509Certificate[] {
 }
 
 /**
- * Connect to `host`:`port` and run one TLS handshake limited to `minVersion`…`maxVersion`,
- * sending `servername` as SNI when given. Never rejects for a server problem; the socket is
+ * Connect to `host`:`port` (or `options.connect`) and run one TLS handshake limited to
+ * `minVersion`…`maxVersion`, sending `servername` as SNI when given. Never rejects for a server problem; the socket is
  * always destroyed before the promise settles.
  * @throws the abort reason when `abortSignal` aborts.
  */
@@ -141,8 +143,8 @@ export function attemptHandshake(
     let connected = false;
     let settled = false;
     const socket = tls.connect({
-      host,
-      port,
+      host: options.connect?.host ?? host,
+      port: options.connect?.port ?? port,
       ...(servername !== undefined ? { servername } : {}),
       minVersion: options.minVersion,
       maxVersion: options.maxVersion,

@@ -56,11 +56,14 @@ export function parseHsts(value: string | undefined): HstsFacts {
 /** Options of {@link readHsts}. */
 export interface ReadHstsOptions {
   timeoutInMs: number;
+  /** Where to connect instead of `host`:`port`, which the Host header still names. */
+  connect?: { host: string; port: number };
   abortSignal?: AbortSignal;
 }
 
 /**
- * GET / over HTTPS from `host`:`port` with `servername` as SNI and Host header, and parse the
+ * GET / over HTTPS from `host`:`port` (connecting to `options.connect` when given) with
+ * `servername` as SNI and Host header, and parse the
  * first `Strict-Transport-Security` header of the response, whatever its status. Certificate
  * errors are ignored: the header is what the server sends, trust is reported elsewhere.
  * Resolves `null` when no HTTP response could be read (not HTTP, reset, timeout).
@@ -77,8 +80,8 @@ export function readHsts(
   return new Promise((resolve, reject) => {
     const hostHeader = `${servername ?? (host.includes(":") ? `[${host}]` : host)}${port === 443 ? "" : `:${port}`}`;
     const request = https.request({
-      host,
-      port,
+      host: options.connect?.host ?? host,
+      port: options.connect?.port ?? port,
       method: "GET",
       path: "/",
       agent: false,

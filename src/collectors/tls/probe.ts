@@ -33,6 +33,11 @@ export interface ProbeTlsEndpointOptions {
   trustStore?: TrustStore;
   /** Limit of each connection attempt (connect and handshake, or the HTTP read), default 10 000. */
   timeoutInMs?: number;
+  /**
+   * Where every socket goes instead of the target's `host`:`port`, like curl's `--connect-to`;
+   * the id, the document, the SNI, the Host header and messages keep the target's address.
+   */
+  connect?: { host: string; port: number };
   abortSignal?: AbortSignal;
   /** The time the observation is recorded as observed at (ISO 8601). */
   now: string;
@@ -108,7 +113,11 @@ export async function probeTlsEndpoint(
   const abortSignal = options.abortSignal;
   const store = options.trustStore ?? createTrustStore(options.caPem);
   const servername = serverNameOf(target);
-  const attemptOptions = { timeoutInMs, ...(abortSignal !== undefined ? { abortSignal } : {}) };
+  const attemptOptions = {
+    timeoutInMs,
+    ...(options.connect !== undefined ? { connect: options.connect } : {}),
+    ...(abortSignal !== undefined ? { abortSignal } : {}),
+  };
   const base = {
     id: tlsObservationId(target),
     type: TLS_PROBE_TYPE,

@@ -29,9 +29,16 @@ const SEED = join(import.meta.dirname, "../../fixtures/seeds/k8s/kubernetes");
 const PROD = "aks-k8s-prod";
 const DR = "aks-k8s-dr";
 const TOKEN = "test-token";
+const PROD_OVERRIDE = {
+  cluster: PROD,
+  namespace: "traefik",
+  name: "traefik",
+  ip: "192.0.2.1",
+  connect: { host: "127.0.0.1", port: 48443 },
+};
 const OVERRIDES = [
-  { cluster: PROD, namespace: "traefik", name: "traefik", ip: "127.0.0.1", port: 48443 },
-  { cluster: DR, namespace: "traefik", name: "traefik", ip: "127.0.0.2", port: 48444 },
+  PROD_OVERRIDE,
+  { ...PROD_OVERRIDE, cluster: DR, ip: "192.0.2.2", connect: { host: "127.0.0.1", port: 48444 } },
 ];
 
 const ca = createCertificateAuthority();
@@ -538,28 +545,43 @@ describe("loadKubernetesEstate", () => {
   });
 
   describe("serviceOverrides", () => {
-    it("points the Traefik Service's websecure port and load balancer at the override", async () => {
+    it("serves the Traefik Service's seeded ports and load-balancer address unchanged", async () => {
       const { core } = clients();
 
       const service = await core.readNamespacedService({ namespace: "traefik", name: "traefik" });
 
-      expect(service.status?.loadBalancer?.ingress).toEqual([{ ip: "127.0.0.1" }]);
+      expect(service.status?.loadBalancer?.ingress).toEqual([{ ip: "20.50.10.4" }]);
       expect(service.spec?.ports).toEqual([
         { name: "web", port: 80, targetPort: "web", protocol: "TCP" },
-        { name: "websecure", port: 48443, targetPort: "websecure", protocol: "TCP" },
+        { name: "websecure", port: 443, targetPort: "websecure", protocol: "TCP" },
       ]);
     });
 
-    it("falls back to port 443 and keeps what it targeted", async () => {
+    it("gives a Service without a load-balancer address the override's stable one", async () => {
       const { core } = clients(DR);
 
       const list = await core.listServiceForAllNamespaces();
 
-      expect(list.items[0]?.status?.loadBalancer?.ingress).toEqual([{ ip: "127.0.0.2" }]);
+      expect(list.items[0]?.status?.loadBalancer?.ingress).toEqual([{ ip: "192.0.2.2" }]);
       expect(list.items[0]?.spec?.ports).toEqual([
         { name: "http", port: 80 },
-        { name: "https", port: 48444, targetPort: 443 },
+        { name: "https", port: 443 },
       ]);
+    });
+
+    it("maps each Service's load-balancer address and TLS port to its override's router", () => {
+      expect(estates.k8s?.connectTo()).toEqual({
+        "20.50.10.4:443": "127.0.0.1:48443",
+        "192.0.2.2:443": "127.0.0.1:48444",
+      });
+    });
+
+    it("maps nothing for a Service that is not seeded", () => {
+      const estate = loadKubernetesEstate(SEED, {
+        serviceOverrides: [{ ...PROD_OVERRIDE, name: "absent" }],
+      });
+
+      expect(estate.connectTo()).toEqual({});
     });
 
     it("leaves Services alone in an estate without overrides", async () => {
@@ -602,10 +624,11 @@ describe("loadKubernetesEstate", () => {
       expect(during.items.map((n) => n.metadata?.name)).not.toContain("late");
       expect(during.items).toHaveLength(5);
       expect(after.items.map((n) => n.metadata?.name)).toContain("late");
-      expect(service.spec?.ports?.[1]?.port).toBe(48443);
+      expect(service.spec?.ports?.[1]?.port).toBe(443);
+      expect(estates.reload.connectTo()["20.50.10.4:443"]).toBe("127.0.0.1:48443");
     });
 
-    it("serves a put object, keeps the override on a put Service, and deletes", async () => {
+    it("serves a put object, applies the override to a put Service, and deletes", async () => {
       const estate = loadKubernetesEstate(SEED, { serviceOverrides: OVERRIDES });
       estates.put = estate;
       const { core, custom } = clients(PROD, "put");
@@ -642,8 +665,12 @@ describe("loadKubernetesEstate", () => {
       expect(Number(added.metadata?.resourceVersion)).toBeGreaterThan(
         Number(before.metadata?.resourceVersion),
       );
-      expect(service.spec?.ports).toEqual([{ name: "websecure", port: 48443, targetPort: 8443 }]);
-      expect(service.status?.loadBalancer?.ingress).toEqual([{ ip: "127.0.0.1" }]);
+      expect(service.spec?.ports).toEqual([{ name: "websecure", port: 8443 }]);
+      expect(service.status?.loadBalancer?.ingress).toEqual([{ ip: "192.0.2.1" }]);
+      expect(estate.connectTo()).toEqual({
+        "192.0.2.1:8443": "127.0.0.1:48443",
+        "192.0.2.2:443": "127.0.0.1:48444",
+      });
       expect(routes.items.map(qualified)).toEqual(["payments/payments-api", "storefront/shop"]);
       expect(routes.items[1]?.spec.entryPoints).toEqual(["web"]);
       expect([removed, removedAgain]).toEqual([true, false]);

@@ -11,7 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCertificateAuthority } from "../../../src/emulator/certificates.js";
 import { SeedError } from "../../../src/emulator/errors.js";
 import { readClientHello } from "../../../src/emulator/sni-router.js";
-import { startTlsEndpoints, type TlsEndpointsHandle } from "../../../src/emulator/tls-endpoints.js";
+import {
+  documentationAddress,
+  startTlsEndpoints,
+  type TlsEndpointsHandle,
+} from "../../../src/emulator/tls-endpoints.js";
 
 const NOW = new Date("2026-11-23T06:00:00Z");
 const VERSIONS: SecureVersion[] = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
@@ -145,11 +149,38 @@ describe("startTlsEndpoints", () => {
     expect(result.certificate?.subjectAltName).toBe("DNS:portal.example, DNS:www.portal.example");
   });
 
-  it("returns one service override per Service, pointing at its SNI router", () => {
+  it("returns one service override per Service: a documentation address and its SNI router", () => {
     expect(handle.serviceOverrides).toEqual([
-      { ...SERVICE, ip: "127.0.0.1", port: expect.any(Number) },
+      { ...SERVICE, ip: "192.0.2.1", connect: { host: "127.0.0.1", port: expect.any(Number) } },
     ]);
-    expect(handle.endpoints.map((e) => e.port)).not.toContain(handle.serviceOverrides[0]?.port);
+    expect(handle.endpoints.map((e) => e.port)).not.toContain(
+      handle.serviceOverrides[0]?.connect.port,
+    );
+  });
+
+  it("names each endpoint without a service by its first host on port 443, mapped to its port", () => {
+    const mid = endpointNamed("mid");
+
+    expect(mid.publicAddress).toEqual({ host: "mid.example", port: 443 });
+    expect(endpointNamed("legacy").publicAddress).toBeUndefined();
+    expect(handle.connectTo["mid.example:443"]).toBe(`127.0.0.1:${mid.port}`);
+    expect(Object.keys(handle.connectTo).sort()).toEqual(
+      ["expired", "future", "mid", "modern", "self", "stranger"].map((n) => `${n}.example:443`),
+    );
+  });
+
+  it("hands out documentation addresses in order 192.0.2.1–254, then 198.51.100.x, 203.0.113.x", () => {
+    expect([1, 2, 254, 255, 508, 509, 762].map(documentationAddress)).toEqual([
+      "192.0.2.1",
+      "192.0.2.2",
+      "192.0.2.254",
+      "198.51.100.1",
+      "198.51.100.254",
+      "203.0.113.1",
+      "203.0.113.254",
+    ]);
+    expect(() => documentationAddress(763)).toThrow(RangeError);
+    expect(() => documentationAddress(0)).toThrow(RangeError);
   });
 
   it.each([
@@ -158,7 +189,7 @@ describe("startTlsEndpoints", () => {
     ["WWW.Portal.Example", "portal"],
     ["unknown.example", "legacy"],
   ])("the SNI router sends %s to the %s endpoint", async (servername, expected) => {
-    const routerPort = handle.serviceOverrides[0]?.port ?? 0;
+    const routerPort = handle.serviceOverrides[0]?.connect.port ?? 0;
     const direct = await connect(endpointNamed(expected).port, servername);
 
     const routed = await connect(routerPort, servername);
@@ -169,7 +200,7 @@ describe("startTlsEndpoints", () => {
   });
 
   it("gives the endpoints behind one router distinct certificates", async () => {
-    const routerPort = handle.serviceOverrides[0]?.port ?? 0;
+    const routerPort = handle.serviceOverrides[0]?.connect.port ?? 0;
 
     const legacy = await connect(routerPort, "legacy.example");
     const portal = await connect(routerPort, "portal.example");
@@ -214,6 +245,43 @@ describe("startTlsEndpoints", () => {
 
     expect(output).toMatch(/Cipher is \(NONE\)/);
     expect(output).toContain("alert protocol version");
+  });
+});
+
+describe("startTlsEndpoints with several Services", () => {
+  it("assigns documentation addresses in the order of cluster, namespace and name", async () => {
+    const file = join(dir, "services.json");
+    const endpoint = (name: string, cluster: string, namespace: string) => ({
+      name,
+      hosts: [`${name}.example`],
+      protocols: ["TLSv1.3"],
+      service: { cluster, namespace, name: "traefik" },
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        endpoints: [
+          endpoint("z", "aks-b", "traefik"),
+          endpoint("y", "aks-a", "traefik"),
+          endpoint("x", "aks-a", "ingress"),
+          endpoint("w", "aks-b", "traefik"),
+        ],
+      }),
+    );
+
+    const started = await startTlsEndpoints(file, { ca, now: NOW, host: "127.0.0.1" });
+    try {
+      expect(
+        started.serviceOverrides.map((o) => [`${o.cluster}/${o.namespace}/${o.name}`, o.ip]),
+      ).toEqual([
+        ["aks-a/ingress/traefik", "192.0.2.1"],
+        ["aks-a/traefik/traefik", "192.0.2.2"],
+        ["aks-b/traefik/traefik", "192.0.2.3"],
+      ]);
+      expect(started.connectTo).toEqual({});
+    } finally {
+      await started.close();
+    }
   });
 });
 
@@ -264,6 +332,15 @@ describe("startTlsEndpoints with a bad seed", () => {
         ],
       },
       "/endpoints/0/service/namespace: expected a string",
+    ],
+    [
+      {
+        endpoints: [
+          { name: "a", hosts: ["a.example"], protocols: ["TLSv1.2"] },
+          { name: "b", hosts: ["A.Example", "b.example"], protocols: ["TLSv1.2"] },
+        ],
+      },
+      '/endpoints/1/hosts/0: expected a first host no other endpoint without a service has ("A.Example" is that of "a")',
     ],
   ])("throws SeedError naming the file and pointer (%#)", async (content, message) => {
     const file = join(dir, "bad.json");

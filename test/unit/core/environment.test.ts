@@ -12,6 +12,7 @@ describe("configFromEnvironment", () => {
       VIGIL_ACTIVITY_LOG_DAYS: "30",
       VIGIL_DRILL_RECORDS: "sthfwdrills/drill-records/odoo/",
       VIGIL_TLS_TARGETS: "erp.example.com:443,10.0.0.4:8443/portal.example.com@edge",
+      VIGIL_TLS_CONNECT_TO: "10.0.0.4:8443=127.0.0.1:9443",
       VIGIL_ARM_ENDPOINT: "https://management.usgovcloudapi.net",
       UNRELATED: "x",
     };
@@ -33,6 +34,7 @@ describe("configFromEnvironment", () => {
           { host: "erp.example.com", port: 443 },
           { host: "10.0.0.4", port: 8443, sni: "portal.example.com", set: "edge" },
         ],
+        connectTo: { "10.0.0.4:8443": "127.0.0.1:9443" },
       },
       endpoints: { arm: "https://management.usgovcloudapi.net" },
     });
@@ -49,6 +51,7 @@ describe("configFromEnvironment", () => {
     ["VIGIL_TRAEFIK", "{not json", /VIGIL_TRAEFIK.*JSON/],
     ["VIGIL_TLS_TARGETS", "erp.example.com", /VIGIL_TLS_TARGETS.*host:port/],
     ["VIGIL_TAGS", "environment", /VIGIL_TAGS.*key=value/],
+    ["VIGIL_TLS_CONNECT_TO", "10.61.4.10:443", /VIGIL_TLS_CONNECT_TO.*key=value/],
   ])("names the variable when %s cannot be read", (variable, value, message) => {
     expect(() => configFromEnvironment({ [variable]: value })).toThrow(InputError);
     expect(() => configFromEnvironment({ [variable]: value })).toThrow(message);

@@ -155,13 +155,16 @@ describe("createKubernetesCollector over the demo estate", () => {
   it("derives the TLS endpoints of the Traefik routes at the Traefik Service", () => {
     const targets = tlsTargetsOf(collected["aks-hfw-prod"] ?? []);
 
-    const served = emulator.tlsEndpoints.flatMap((e) => e.hosts);
     expect(targets.map((t) => t.sni).sort()).toEqual(
       expect.arrayContaining(["edi.hollinsford.example", "erp.hollinsford.example"]),
     );
     for (const target of targets) {
-      expect(target).toMatchObject({ host: "127.0.0.1", set: "aks-hfw-prod" });
-      if (served.includes(target.sni as string)) expect(target.port).toBeGreaterThan(0);
+      // The seeded Service's own address and port: the same on every run.
+      expect(target).toMatchObject({ host: "10.61.4.10", port: 443, set: "aks-hfw-prod" });
     }
+    expect(emulator.connectTo).toEqual({
+      "10.61.4.10:443": expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+      "203.0.113.77:443": expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
   });
 });

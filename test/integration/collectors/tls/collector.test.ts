@@ -7,7 +7,12 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createCallPolicy } from "../../../../src/collectors/call-policy.js";
 import { createTlsCollector, type TlsProbeDocument } from "../../../../src/collectors/tls/index.js";
 import type { CollectorSettings } from "../../../../src/collectors/types.js";
-import { type CollectProgress, cloudEndpoints, type Target } from "../../../../src/core/index.js";
+import {
+  type CollectProgress,
+  cloudEndpoints,
+  parseConnectTo,
+  type Target,
+} from "../../../../src/core/index.js";
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -116,6 +121,50 @@ describe("createTlsCollector", () => {
     expect(progress.map((p) => p.message).sort()).toEqual(
       observations.map((o) => `probed ${o.id}`).sort(),
     );
+  });
+
+  it("connects where tlsConnectTo maps an endpoint's address and reports it by that address", async () => {
+    const erp = await startNodeTlsServer({ certificate: issueFor("erp.hollinsford.example") });
+    const portal = await startNodeTlsServer({
+      certificate: issueFor("portal.hollinsford.example"),
+    });
+    const target: Target = {
+      kind: "tls",
+      set: "prod",
+      endpoints: [
+        { host: "192.0.2.1", port: 443, sni: "erp.hollinsford.example" },
+        { host: "Portal.Hollinsford.Example", port: 443 },
+        { host: "127.0.0.1", port: erp.port, sni: "erp.hollinsford.example" },
+      ],
+    };
+    const tlsConnectTo = parseConnectTo(
+      {
+        "192.0.2.1:443": `127.0.0.1:${erp.port}`,
+        "portal.hollinsford.example:443": `127.0.0.1:${portal.port}`,
+      },
+      "test",
+    );
+
+    const observations = await createTlsCollector(settings({ tlsConnectTo })).collect(target, {
+      now: NOW,
+    });
+
+    expect(observations.map((o) => o.id)).toEqual([
+      "tls://erp.hollinsford.example:443",
+      "tls://Portal.Hollinsford.Example:443",
+      `tls://erp.hollinsford.example:${erp.port}`,
+    ]);
+    expect(observations.flatMap((o) => [...(o.gaps ?? []), ...(o.error ? [o.error] : [])])).toEqual(
+      [],
+    );
+    const [mapped, named, direct] = observations.map((o) => o.document as TlsProbeDocument);
+    expect(mapped).toMatchObject({ host: "192.0.2.1", port: 443, sni: "erp.hollinsford.example" });
+    expect(mapped?.certificate).toEqual(direct?.certificate);
+    expect(named).toMatchObject({ host: "Portal.Hollinsford.Example", port: 443 });
+    expect(named?.certificate).toMatchObject({
+      subject: "CN=portal.hollinsford.example",
+      hostnameMatch: true,
+    });
   });
 
   it("reports chainValid false for the same server when the CA is not in probeCaPem", async () => {

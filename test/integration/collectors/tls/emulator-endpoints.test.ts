@@ -1,6 +1,7 @@
 /**
  * The TLS collector against the emulator's seeded TLS endpoints (`<seed>/tls/endpoints.json`),
- * directly and through a Service's SNI router, as a scan of the demo estate reaches them.
+ * directly and through a Service's SNI router, as a scan of the demo estate reaches them: at the
+ * estate's stable addresses, connected through the emulator's `connectTo`.
  */
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCallPolicy } from "../../../../src/collectors/call-policy.js";
 import { createTlsCollector, type TlsProbeDocument } from "../../../../src/collectors/tls/index.js";
-import { cloudEndpoints, type Observation } from "../../../../src/core/index.js";
+import { cloudEndpoints, type Observation, parseConnectTo } from "../../../../src/core/index.js";
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -71,6 +72,10 @@ beforeAll(async () => {
   });
   const router = handle.serviceOverrides[0]!;
   const staging = handle.endpoints.find((e) => e.name === "staging")!;
+  const connectTo = {
+    [`${router.ip}:443`]: `${router.connect.host}:${router.connect.port}`,
+    ...handle.connectTo,
+  };
   const collector = createTlsCollector({
     cloud: cloudEndpoints("AzurePublicCloud"),
     credential: {
@@ -79,6 +84,7 @@ beforeAll(async () => {
       },
     },
     probeCaPem: [ca.caPem],
+    tlsConnectTo: parseConnectTo(connectTo, "test"),
     activityLogDays: 30,
     traefik: { entryPoints: {}, allowCrossNamespace: {} },
     useResourceGraph: false,
@@ -89,9 +95,13 @@ beforeAll(async () => {
       kind: "tls",
       set: "tls-endpoints-prod",
       endpoints: [
-        { host: router.ip, port: router.port, sni: "erp.hollinsford.example" },
-        { host: router.ip, port: router.port, sni: "edi.hollinsford.example" },
-        { host: staging.host, port: staging.port, sni: "erp-staging.hollinsford.example" },
+        { host: router.ip, port: 443, sni: "erp.hollinsford.example" },
+        { host: router.ip, port: 443, sni: "edi.hollinsford.example" },
+        {
+          host: staging.publicAddress!.host,
+          port: staging.publicAddress!.port,
+          sni: "erp-staging.hollinsford.example",
+        },
       ],
     },
     { now: NOW },
@@ -105,11 +115,10 @@ afterAll(async () => {
 
 describe("createTlsCollector against the emulator's TLS endpoints", () => {
   it("sees each host's own protocols and certificate through the SNI router", () => {
-    const port = handle.serviceOverrides[0]!.port;
+    const erp = documentFor("tls://erp.hollinsford.example:443");
+    const edi = documentFor("tls://edi.hollinsford.example:443");
 
-    const erp = documentFor(`tls://erp.hollinsford.example:${port}`);
-    const edi = documentFor(`tls://edi.hollinsford.example:${port}`);
-
+    expect(erp).toMatchObject({ host: "192.0.2.1", port: 443, sni: "erp.hollinsford.example" });
     expect(erp.protocols).toEqual({
       TLSv1: false,
       "TLSv1.1": false,
@@ -137,10 +146,9 @@ describe("createTlsCollector against the emulator's TLS endpoints", () => {
   });
 
   it("reports the self-signed, expired endpoint as untrusted with its past notAfter", () => {
-    const staging = handle.endpoints.find((e) => e.name === "staging")!;
+    const document = documentFor("tls://erp-staging.hollinsford.example:443");
 
-    const document = documentFor(`tls://erp-staging.hollinsford.example:${staging.port}`);
-
+    expect(document).toMatchObject({ host: "erp-staging.hollinsford.example", port: 443 });
     expect(document.protocols).toEqual({
       TLSv1: false,
       "TLSv1.1": false,

@@ -410,6 +410,63 @@ describe("probeTlsEndpoint", () => {
     });
   });
 
+  describe("connect (tls.connectTo)", () => {
+    it("opens every socket at the mapped address yet reports the probed one", async () => {
+      let connections = 0;
+      const hosts: (string | undefined)[] = [];
+      const server = await startNodeTlsServer({
+        certificate: valid,
+        minVersion: "TLSv1.2",
+        hsts: "max-age=600",
+        onConnection: () => {
+          connections += 1;
+        },
+        onRequest: (host) => hosts.push(host),
+      });
+
+      // 192.0.2.10 is a documentation address: nothing answers there.
+      const observation = await probeTlsEndpoint(
+        { host: "192.0.2.10", port: 443, sni: HOST, set: "edge" },
+        {
+          caPem: [ca.caPem],
+          now: NOW,
+          timeoutInMs: 3000,
+          connect: { host: server.host, port: server.port },
+        },
+      );
+
+      expect(observation.id).toBe(`tls://${HOST}:443`);
+      expect(observation.scope).toBe("edge");
+      expect(observation.error).toBeUndefined();
+      expect(observation.gaps).toBeUndefined();
+      expect(documentOf(observation)).toMatchObject({
+        host: "192.0.2.10",
+        port: 443,
+        sni: HOST,
+        protocols: { TLSv1: false, "TLSv1.1": false, "TLSv1.2": true, "TLSv1.3": true },
+        certificate: { subject: `CN=${HOST}`, chainValid: true, hostnameMatch: true },
+        hsts: { present: true, maxAgeSeconds: 600, includeSubDomains: false },
+      });
+      // The open handshake, one per version and the HSTS GET all reached the mapped server, the
+      // GET with the probed name in its Host header (port 443 left out).
+      expect(connections).toBe(6);
+      expect(hosts).toEqual([HOST]);
+    });
+
+    it("names the probed address, not the mapped one, when nothing answers there", async () => {
+      const port = await unusedPort();
+
+      const observation = await probeTlsEndpoint(
+        { host: "192.0.2.10", port: 8443, sni: HOST },
+        { now: NOW, timeoutInMs: 3000, connect: { host: "127.0.0.1", port } },
+      );
+
+      expect(observation.id).toBe(`tls://${HOST}:8443`);
+      expect(observation.error?.code).toBe("ECONNREFUSED");
+      expect(documentOf(observation)).toEqual({ host: "192.0.2.10", port: 8443, sni: HOST });
+    });
+  });
+
   describe("endpoints that cannot be probed", () => {
     it("reports an error observation, no protocols, when nothing listens", async () => {
       const port = await unusedPort();
