@@ -23,32 +23,57 @@ import {
   tlsTargetsOf,
 } from "../collectors/index.js";
 import {
+  type Catalogue,
   type ClusterTarget,
   type CollectionFailure,
   type Collector,
   cloudEndpoints,
   type EndpointOverrides,
   type Finding,
+  InputError,
   type LedgerVerification,
+  type NotificationSink,
   type Observation,
   parseConnectTo,
   type RecordInput,
   SNAPSHOT_PREFIX,
   type SnapshotRef,
+  type StateRow,
   type TlsTargetConfig,
   type Transition,
   type VigilConfig,
 } from "../core/index.js";
+import { createTeamsSink, createWebhookSink } from "../notify/index.js";
+import {
+  type EvidenceReportModel,
+  renderCsv,
+  renderEvidenceCsv,
+  renderEvidenceHtml,
+  renderEvidenceJson,
+  renderOcsf,
+  renderOscalAssessmentResults,
+  renderPdf,
+  renderSarif,
+} from "../reports/index.js";
 import {
   type ApplyFindingsOptions,
   connectStore,
   createEvidenceLedger,
   createFindingStore,
+  createMessageQueue,
+  createOutbox,
+  createRunStore,
+  type MessageQueue,
+  type Outbox,
+  type RunStore,
   STORE_NAMES,
   startLocalStore,
 } from "../store/index.js";
 import { FileAccessError } from "./errors.js";
-import { displayPath } from "./files.js";
+import { displayPath, vigilVersion } from "./files.js";
+import { loadCatalogue } from "./policies.js";
+import { type AppRuntime, DEFAULT_MAX_DEQUEUE_COUNT } from "./runtime.js";
+import { loadConfig } from "./scan.js";
 
 /** Default look-back for failover evidence: the activity log keeps 90 days. */
 export const DEFAULT_ACTIVITY_LOG_DAYS = 90;
@@ -272,6 +297,25 @@ export interface EvidenceStore {
   close(): Promise<void>;
 }
 
+/**
+ * The whole store as the Functions app and `vigil serve` use it: the evidence store plus the runs
+ * table, the notifications outbox, the queues and the current-state reads.
+ */
+export interface AppStore extends EvidenceStore {
+  runs: RunStore;
+  outbox: Outbox;
+  queues: {
+    scanTargets: MessageQueue;
+    scanTargetsPoison: MessageQueue;
+    notifications: MessageQueue;
+    notificationsPoison: MessageQueue;
+  };
+  /** The current-state rows of one scope. */
+  listState(scope: string): AsyncIterable<StateRow>;
+  /** The ledger's newest record (seq and SHA-256), `null` when it is empty. */
+  head(): Promise<{ seq: number; hash: string } | null>;
+}
+
 /** Where vigil's own store is. */
 export type OpenEvidenceStoreOptions =
   /** A local store under a folder (Azurite, persisted), started and stopped with the store. */
@@ -286,7 +330,7 @@ export type OpenEvidenceStoreOptions =
  * @throws LocalStoreError when the local Azurite cannot start; StoreError when the account cannot
  *   be reached.
  */
-export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Promise<EvidenceStore> {
+export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Promise<AppStore> {
   const local =
     "localDir" in options
       ? await startLocalStore({ location: join(options.localDir, "azurite"), silent: true })
@@ -305,11 +349,24 @@ export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Prom
     await ledger.ensure();
     const findings = createFindingStore(clients.tableClient(STORE_NAMES.findingsTable));
     await findings.ensure();
+    const runStore = createRunStore(runs);
+    const outbox = createOutbox(clients.containerClient(STORE_NAMES.outboxContainer));
+    await outbox.ensure();
     // The queues of the Functions app (sweep fan-out, notifications outbox) and their poison queues.
-    for (const queue of [STORE_NAMES.scanTargetsQueue, STORE_NAMES.notificationsQueue])
-      for (const name of [queue, `${queue}-poison`])
-        await clients.queueClient(name).createIfNotExists();
+    const queue = (name: string) => createMessageQueue(clients.queueClient(name));
+    const queues = {
+      scanTargets: queue(STORE_NAMES.scanTargetsQueue),
+      scanTargetsPoison: queue(`${STORE_NAMES.scanTargetsQueue}-poison`),
+      notifications: queue(STORE_NAMES.notificationsQueue),
+      notificationsPoison: queue(`${STORE_NAMES.notificationsQueue}-poison`),
+    };
+    for (const q of Object.values(queues)) await q.ensure();
     return {
+      runs: runStore,
+      outbox,
+      queues,
+      listState: (scope) => findings.listState(scope),
+      head: () => ledger.head(),
       putSnapshots: async (observations) => {
         const stored = await ledger.putSnapshots(observations);
         return { refs: [...stored], created: stored.created };
@@ -333,4 +390,202 @@ export async function openEvidenceStore(options: OpenEvidenceStoreOptions): Prom
     await local?.close();
     throw error;
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The Functions app's wiring: renderers and sinks the use cases reach only through here.
+
+export { buildDigest } from "../notify/index.js";
+
+/** A findings rendering for the findings API. */
+export function renderFindings(
+  rt: AppRuntime,
+  findings: readonly Finding[],
+  format: "csv" | "sarif" | "ocsf",
+): { body: string; contentType: string } {
+  const controls = rt.catalogue.controls.map((c) => c.control);
+  if (format === "csv")
+    return { body: renderCsv(findings), contentType: "text/csv; charset=utf-8" };
+  if (format === "sarif")
+    return {
+      body: renderSarif(findings, {
+        vigilVersion: rt.vigilVersion,
+        controls,
+        completedAt: new Date(rt.clock()).toISOString(),
+      }),
+      contentType: "application/sarif+json",
+    };
+  return {
+    body: renderOcsf(findings, { vigilVersion: rt.vigilVersion, controls }),
+    contentType: "application/json; charset=utf-8",
+  };
+}
+
+/** The evidence report formats. */
+export const EVIDENCE_FORMATS = ["html", "pdf", "csv", "json", "oscal"] as const;
+export type EvidenceFormat = (typeof EVIDENCE_FORMATS)[number];
+
+/** Content types of the evidence formats. */
+export const EVIDENCE_CONTENT_TYPES: Record<EvidenceFormat, string> = {
+  html: "text/html; charset=utf-8",
+  pdf: "application/pdf",
+  csv: "text/csv; charset=utf-8",
+  json: "application/json; charset=utf-8",
+  oscal: "application/json; charset=utf-8",
+};
+
+/**
+ * One rendering of an evidence report; a PDF needs `chromium` (its executable path).
+ * @throws Error when Chromium cannot print the PDF
+ */
+export async function renderEvidence(
+  model: EvidenceReportModel,
+  format: EvidenceFormat,
+  options: { vigilVersion: string; chromium?: string },
+): Promise<string | Uint8Array> {
+  switch (format) {
+    case "csv":
+      return renderEvidenceCsv(model);
+    case "json":
+      return renderEvidenceJson(model);
+    case "oscal":
+      return renderOscalAssessmentResults(model, { vigilVersion: options.vigilVersion });
+    case "pdf":
+      if (options.chromium === undefined) throw new Error("no Chromium to print the PDF with");
+      return renderPdf(renderEvidenceHtml(model), { executablePath: options.chromium });
+    case "html":
+      return renderEvidenceHtml(model);
+  }
+}
+
+/** Options of {@link openAppRuntime}. */
+export interface OpenAppRuntimeOptions {
+  /** App settings (process.env in Azure). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** The config file (default: VIGIL_CONFIG_PATH, else none: the VIGIL_* settings alone). */
+  configPath?: string;
+  /** vigil's store (default: VIGIL_STORAGE_CONNECTION_STRING or VIGIL_STORAGE_ACCOUNT_URL). */
+  store?: OpenEvidenceStoreOptions;
+  /** An estate to read instead of the live one the config names (the emulator). */
+  estate?: { config: VigilConfig; deps: EstateDeps };
+  /** Sinks instead of the ones the app settings name. */
+  sinks?: readonly NotificationSink[];
+  clock?: () => number;
+  evaluationTime?: () => number;
+  catalogue?: Catalogue;
+}
+
+/**
+ * Build the Functions app's runtime from its app settings: the catalogue, the config (file named
+ * by VIGIL_CONFIG_PATH and the VIGIL_* settings), the live estate's collectors with the managed
+ * identity, vigil's store, and the notification sinks (VIGIL_WEBHOOK_URL with
+ * VIGIL_WEBHOOK_SECRET; VIGIL_TEAMS_WEBHOOK_URL). Built once per process.
+ * @throws InputError naming the setting that is wrong; StoreError when the store cannot be reached
+ */
+export async function openAppRuntime(options: OpenAppRuntimeOptions): Promise<AppRuntime> {
+  const { env } = options;
+  const catalogue = options.catalogue ?? loadCatalogue();
+  const configPath = options.configPath ?? nonEmpty(env.VIGIL_CONFIG_PATH);
+  const loaded = loadConfig(catalogue, configPath, undefined, { env });
+  const config = options.estate?.config ?? loaded.config ?? {};
+  const estate =
+    options.estate?.deps ??
+    createEstateDeps(config, { ...(configPath !== undefined ? { configPath } : {}), env });
+  const storeOptions = options.store ?? storeFromEnvironment(env);
+  const sinks = options.sinks ?? sinksFromEnvironment(env);
+  const maxDequeue = nonEmpty(env.VIGIL_MAX_DEQUEUE_COUNT);
+  if (maxDequeue !== undefined && !/^[1-9]\d?$/.test(maxDequeue))
+    throw new InputError("VIGIL_MAX_DEQUEUE_COUNT must be a whole number from 1 to 99", {
+      pointer: "VIGIL_MAX_DEQUEUE_COUNT",
+    });
+  const store = await openEvidenceStore(storeOptions);
+  const clock = options.clock ?? Date.now;
+  return {
+    catalogue,
+    loaded: { ...loaded, config },
+    config,
+    estate,
+    store,
+    sinks,
+    vigilVersion: vigilVersion(),
+    clock,
+    evaluationTime: options.evaluationTime ?? clock,
+    maxDequeueCount: maxDequeue !== undefined ? Number(maxDequeue) : DEFAULT_MAX_DEQUEUE_COUNT,
+  };
+}
+
+/**
+ * vigil's store from the app settings: VIGIL_STORAGE_CONNECTION_STRING, or
+ * VIGIL_STORAGE_ACCOUNT_URL with the managed identity (DefaultAzureCredential outside Azure).
+ * @throws InputError when neither is set
+ */
+export function storeFromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): OpenEvidenceStoreOptions {
+  const connectionString = nonEmpty(env.VIGIL_STORAGE_CONNECTION_STRING);
+  if (connectionString !== undefined) return { connectionString };
+  const accountUrl = nonEmpty(env.VIGIL_STORAGE_ACCOUNT_URL);
+  if (accountUrl !== undefined)
+    return {
+      accountUrl,
+      credential: defaultCredential(cloudEndpoints("AzurePublicCloud").authorityHost, env),
+    };
+  throw new InputError(
+    "vigil's store is not configured: set VIGIL_STORAGE_ACCOUNT_URL (managed identity) or VIGIL_STORAGE_CONNECTION_STRING",
+    { pointer: "VIGIL_STORAGE_ACCOUNT_URL" },
+  );
+}
+
+/**
+ * The notification sinks the app settings name: a signed webhook (VIGIL_WEBHOOK_URL and
+ * VIGIL_WEBHOOK_SECRET, both or neither) and a Teams Workflows webhook (VIGIL_TEAMS_WEBHOOK_URL).
+ * @throws InputError naming the setting that is missing or malformed
+ */
+export function sinksFromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): NotificationSink[] {
+  const sinks: NotificationSink[] = [];
+  const url = nonEmpty(env.VIGIL_WEBHOOK_URL);
+  const secret = nonEmpty(env.VIGIL_WEBHOOK_SECRET);
+  if ((url === undefined) !== (secret === undefined))
+    throw new InputError(
+      "VIGIL_WEBHOOK_URL and VIGIL_WEBHOOK_SECRET go together: set both or neither",
+      {
+        pointer: url === undefined ? "VIGIL_WEBHOOK_URL" : "VIGIL_WEBHOOK_SECRET",
+      },
+    );
+  if (url !== undefined && secret !== undefined)
+    sinks.push(
+      createWebhookSink({ name: "default", url: httpsUrl(url, "VIGIL_WEBHOOK_URL", env), secret }),
+    );
+  const teams = nonEmpty(env.VIGIL_TEAMS_WEBHOOK_URL);
+  if (teams !== undefined)
+    sinks.push(
+      createTeamsSink({ name: "default", url: httpsUrl(teams, "VIGIL_TEAMS_WEBHOOK_URL", env) }),
+    );
+  return sinks;
+}
+
+/** A sink URL: https, or http only to loopback (local receivers and tests). */
+function httpsUrl(
+  value: string,
+  setting: string,
+  _env: Readonly<Record<string, string | undefined>>,
+): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InputError(`${setting} is not a URL`, { pointer: setting });
+  }
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback))
+    throw new InputError(`${setting} must be an https URL (http only to localhost)`, {
+      pointer: setting,
+    });
+  return value;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }

@@ -11,10 +11,20 @@ import { buildDigest } from "./deps.js";
 import type { AppRuntime } from "./runtime.js";
 import { controlTitle, type NotifyMessage } from "./sweep.js";
 
+/** One sink's refusal. */
+export interface SinkFailure {
+  sink: string;
+  message: string;
+  /** Whether sending again may succeed (unreachable, timeout, 408, 429, 5xx). */
+  retryable: boolean;
+  /** What the receiver asked for (Retry-After), when it did. */
+  retryAfterInMs?: number;
+}
+
 /** Some sinks did not take the digest; the others have it and are skipped on the retry. */
 export class DeliveryError extends VigilError {
-  readonly failures: readonly { sink: string; message: string }[];
-  constructor(runId: string, failures: readonly { sink: string; message: string }[]) {
+  readonly failures: readonly SinkFailure[];
+  constructor(runId: string, failures: readonly SinkFailure[]) {
     super(
       `the digest of run ${runId} was not delivered to ${failures.map((f) => `${f.sink} (${f.message})`).join(", ")}`,
     );
@@ -54,7 +64,7 @@ export async function deliverRun(rt: AppRuntime, message: NotifyMessage): Promis
   });
   const result: DeliveryResult = { runId: run.runId, digest, delivered: [], skipped: [] };
   if (digest === undefined) return result;
-  const failures: { sink: string; message: string }[] = [];
+  const failures: SinkFailure[] = [];
   for (const sink of rt.sinks) {
     if (await rt.store.runs.isDelivered(run.runId, sink.name)) {
       result.skipped.push(sink.name);
@@ -63,9 +73,14 @@ export async function deliverRun(rt: AppRuntime, message: NotifyMessage): Promis
     try {
       await sink.deliver(digest);
     } catch (error) {
+      const fields = error as { retryable?: unknown; retryAfterInMs?: unknown };
       failures.push({
         sink: sink.name,
         message: error instanceof Error ? error.message : String(error),
+        retryable: fields.retryable !== false,
+        ...(typeof fields.retryAfterInMs === "number"
+          ? { retryAfterInMs: fields.retryAfterInMs }
+          : {}),
       });
       continue;
     }
@@ -74,4 +89,51 @@ export async function deliverRun(rt: AppRuntime, message: NotifyMessage): Promis
   }
   if (failures.length > 0) throw new DeliveryError(run.runId, failures);
   return result;
+}
+
+/** Deliveries of one digest before it is given up to the poison queue. */
+export const MAX_DELIVERY_ATTEMPTS = 8;
+/** First retry delay; each further one doubles, up to an hour. */
+const FIRST_RETRY_IN_SECONDS = 30;
+const LAST_RETRY_IN_SECONDS = 3600;
+
+/** What {@link deliverRunWithRetry} did. */
+export type DeliveryOutcome =
+  | ({ outcome: "delivered" } & DeliveryResult)
+  | { outcome: "retry-scheduled"; attempt: number; delayInSeconds: number; error: DeliveryError }
+  | { outcome: "poisoned"; attempt: number; error: DeliveryError };
+
+/**
+ * Deliver a run's digest; when a sink refuses, queue the message again with an exponential delay
+ * (30 s, 1 min, 2 min … up to an hour, or the receiver's Retry-After when longer) instead of
+ * failing the queue trigger, whose own retries have no backoff. After {@link MAX_DELIVERY_ATTEMPTS}
+ * attempts, or a refusal no retry can fix (another 4xx), the message goes to
+ * `notifications-poison`: nothing is dropped silently.
+ * @throws InputError for an unknown run; StoreError when the store cannot be used (the queue
+ *   then retries the message as it is)
+ */
+export async function deliverRunWithRetry(
+  rt: AppRuntime,
+  message: NotifyMessage,
+): Promise<DeliveryOutcome> {
+  try {
+    return { outcome: "delivered", ...(await deliverRun(rt, message)) };
+  } catch (error) {
+    if (!(error instanceof DeliveryError)) throw error;
+    const attempt = message.attempt ?? 1;
+    const fixable = error.failures.every((f) => f.retryable);
+    if (!fixable || attempt >= MAX_DELIVERY_ATTEMPTS) {
+      await rt.store.queues.notificationsPoison.send({ ...message, attempt, error: error.message });
+      return { outcome: "poisoned", attempt, error };
+    }
+    const backoff = Math.min(LAST_RETRY_IN_SECONDS, FIRST_RETRY_IN_SECONDS * 2 ** (attempt - 1));
+    const asked = Math.max(
+      0,
+      ...error.failures.map((f) => Math.ceil((f.retryAfterInMs ?? 0) / 1000)),
+    );
+    const delayInSeconds = Math.min(LAST_RETRY_IN_SECONDS, Math.max(backoff, asked));
+    const next: NotifyMessage = { v: 1, runId: message.runId, attempt: attempt + 1 };
+    await rt.store.queues.notifications.send(next, { visibilityTimeoutInSeconds: delayInSeconds });
+    return { outcome: "retry-scheduled", attempt, delayInSeconds, error };
+  }
 }

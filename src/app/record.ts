@@ -160,7 +160,9 @@ export async function recordScan(
         ...(await store.applyFindings(scope, options.runId, options.now, list, {
           target: label,
           ...(complete === true ? { goneUnlessSeen: seen } : {}),
-          ...(deleted !== undefined && deleted.length > 0 ? { deletedResourceIds: [...deleted] } : {}),
+          ...(deleted !== undefined && deleted.length > 0
+            ? { deletedResourceIds: [...deleted] }
+            : {}),
           ...(options.beforeStateWrite !== undefined
             ? {
                 beforeWrite: (transitions: readonly Transition[]) =>

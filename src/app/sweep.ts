@@ -42,6 +42,8 @@ export interface ScanTargetMessage {
 export interface NotifyMessage {
   v: 1;
   runId: string;
+  /** 1 for the first delivery; a retry after a refusal carries the next number. */
+  attempt?: number;
 }
 
 /** What a sweep planned. */
@@ -213,7 +215,18 @@ export function parseNotifyMessage(value: unknown): NotifyMessage {
     });
   if (typeof message.runId !== "string" || message.runId === "")
     throw new InputError("notifications message has no runId", { pointer: "/runId" });
-  return { v: 1, runId: message.runId };
+  if (
+    message.attempt !== undefined &&
+    (!Number.isSafeInteger(message.attempt) || (message.attempt as number) < 1)
+  )
+    throw new InputError("notifications message attempt must be a whole number from 1", {
+      pointer: "/attempt",
+    });
+  return {
+    v: 1,
+    runId: message.runId,
+    ...(message.attempt !== undefined ? { attempt: message.attempt as number } : {}),
+  };
 }
 
 async function record(
