@@ -5,8 +5,8 @@
  *
  * The seed is test/fixtures/seeds/readme-only/ (a fictional Odoo distributor, Brambleworth
  * Provisions); its expected.json was written before the first scan. Each expectation names a control,
- * a substring of the resource id (TLS probe ids carry the emulator's loopback port, so they are
- * matched by host) and the status. When several findings of the control contain the substring, the
+ * a substring of the resource id (TLS probe ids are matched by host, without their port) and the
+ * status. When several findings of the control contain the substring, the
  * one whose id ends with it is meant (IngressRoute odoo-web versus odoo-web-redirect).
  */
 import { readFileSync } from "node:fs";

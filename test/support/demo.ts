@@ -94,7 +94,7 @@ export const DEMO_NON_PASSING: [controlId: string, resourceSuffix: string, statu
   ["postgresql-high-availability-healthy", "/flexibleServers/psql-hfw-odoo-staging", "fail"],
 ];
 
-/** A resource id without the TLS port: the emulator's routers listen on free ports. */
+/** A resource id without its TLS port, so that expectations name the host alone. */
 export function stableId(resourceId: string): string {
   return resourceId.replace(/^(tls:\/\/[^/:]+):\d+$/, "$1");
 }
