@@ -23,6 +23,8 @@ export function targetLabel(target: Target): string {
   switch (target.kind) {
     case "subscription":
       return `subscription ${target.subscriptionId}`;
+    case "resources":
+      return `resources ${target.subscriptionId} (${target.resourceIds.length})`;
     case "cluster":
       return `cluster ${target.cluster.name}`;
     case "tls":
@@ -38,6 +40,7 @@ export function targetLabel(target: Target): string {
 export function targetScopes(target: Target): string[] {
   switch (target.kind) {
     case "subscription":
+    case "resources":
       return [target.subscriptionId];
     case "cluster":
       return [target.cluster.name];
@@ -221,7 +224,8 @@ export async function collectTarget(
   };
   let observations: Observation[];
   switch (target.kind) {
-    case "subscription": {
+    case "subscription":
+    case "resources": {
       observations = await joinDrills(
         await deps.arm.collect(target, collectOptions),
         deps,

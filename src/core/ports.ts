@@ -71,6 +71,14 @@ export type ClusterTarget =
 /** One unit of collection: what the sweep puts on the `scan-targets` queue (DESIGN.md "plan"). */
 export type Target =
   | { kind: "subscription"; subscriptionId: string }
+  /**
+   * Re-collect only the observations these ARM resource ids affect (Event Grid subjects of one
+   * subscription): each id's observation root (`affectedRoot`: a container → its storage account,
+   * a server child → the server, an agent pool → the cluster) is read again with the joins a
+   * subscription collection gives it. Ids of types vigil does not observe are ignored. Every id
+   * must lie in `subscriptionId`.
+   */
+  | { kind: "resources"; subscriptionId: string; resourceIds: string[] }
   | { kind: "cluster"; cluster: ClusterTarget }
   | { kind: "tls"; set: string; endpoints: TlsTargetConfig[] }
   | { kind: "tenant"; tenantId: string }

@@ -2,16 +2,20 @@
  * The ARM collector: a subscription target becomes observations of AKS managed clusters,
  * PostgreSQL flexible servers (with backups, configurations and activity log), storage accounts
  * (with blob service properties) and blob containers (with account and newest blob), all in ARM
- * wire shape. A failed call marks exactly the observations it feeds.
+ * wire shape; a resources target re-collects only the roots its ids affect, built the same way.
+ * A failed call marks exactly the observations it feeds.
  */
 
-import type {
-  CollectionFailure,
-  CollectOptions,
-  Collector,
-  Gap,
-  Observation,
-  Target,
+import {
+  type AffectedRoot,
+  type ArmRootType,
+  affectedRoot,
+  type CollectionFailure,
+  type CollectOptions,
+  type Collector,
+  type Gap,
+  type Observation,
+  type Target,
 } from "../../core/index.js";
 import { createBlobReader } from "../blob/index.js";
 import { runWithCallOptions } from "../call-policy.js";
@@ -24,8 +28,16 @@ import {
   captureGet,
   captureList,
   clientsFor,
+  type SubscriptionClients,
 } from "./clients.js";
-import { type ArmBody, type Listing, listTopLevel, TOP_LEVEL_TYPES } from "./inventory.js";
+import {
+  type ArmBody,
+  type Listing,
+  listTopLevel,
+  passesFilters,
+  resourceGroupOf,
+  TOP_LEVEL_TYPES,
+} from "./inventory.js";
 
 /** The type of blob container observations. */
 export const CONTAINER_TYPE = "Microsoft.Storage/storageAccounts/blobServices/containers";
@@ -63,8 +75,15 @@ interface RunContext {
   blobReader: NewestBlobReader;
 }
 
+/** Where an observation's document came from (`source` without its time). */
+interface BodySource {
+  api: string;
+  apiVersion: string;
+}
+
 /**
- * The collector for `subscription` targets.
+ * The collector for `subscription` targets (the whole subscription, listed) and `resources`
+ * targets (only the roots the ids affect, each read by one GET, with the same joins).
  */
 export function createArmCollector(
   settings: CollectorSettings,
@@ -75,12 +94,14 @@ export function createArmCollector(
   return {
     name: "arm",
     handles(target: Target): boolean {
-      return target.kind === "subscription";
+      return target.kind === "subscription" || target.kind === "resources";
     },
     async collect(target: Target, options: CollectOptions): Promise<Observation[]> {
-      if (target.kind !== "subscription") {
+      if (target.kind !== "subscription" && target.kind !== "resources") {
         throw new TypeError(`the ARM collector does not handle ${target.kind} targets`);
       }
+      // Checked before any call: an id outside the subscription is the planner's bug.
+      const roots = target.kind === "resources" ? distinctRoots(target) : [];
       const context: RunContext = {
         settings,
         subscriptionId: target.subscriptionId,
@@ -93,7 +114,10 @@ export function createArmCollector(
           ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
           ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
         },
-        () => collectSubscription(context),
+        () =>
+          target.kind === "subscription"
+            ? collectSubscription(context)
+            : collectRoots(context, roots),
       );
     },
   };
@@ -123,6 +147,140 @@ async function collectSubscription(context: RunContext): Promise<Observation[]> 
     accounts === undefined ? [] : observeAccounts(context, accounts),
   ]);
   return [...clusterObservations, ...serverObservations, ...accountObservations];
+}
+
+/**
+ * The distinct observation roots a `resources` target's ids affect, in the order first named.
+ * @throws RangeError when an id lies outside the target's subscription
+ */
+function distinctRoots(target: Extract<Target, { kind: "resources" }>): AffectedRoot[] {
+  const roots = new Map<string, AffectedRoot>();
+  for (const resourceId of target.resourceIds) {
+    const root = affectedRoot(resourceId);
+    if (root === undefined) continue;
+    const subscriptionId = root.rootId.split("/")[2] ?? "";
+    if (subscriptionId.toLowerCase() !== target.subscriptionId.toLowerCase()) {
+      throw new RangeError(`${resourceId} is not in subscription ${target.subscriptionId}`);
+    }
+    const key = root.rootId.toLowerCase();
+    if (!roots.has(key)) roots.set(key, root);
+  }
+  return [...roots.values()];
+}
+
+/** How each root type is read by one GET (the same api-version as the type's list). */
+const ROOT_GETS: Record<
+  ArmRootType,
+  {
+    apiVersion: string;
+    get(
+      clients: SubscriptionClients,
+      resourceGroup: string,
+      name: string,
+      options: { abortSignal?: AbortSignal },
+    ): Promise<unknown>;
+  }
+> = {
+  [TOP_LEVEL_TYPES.managedClusters]: {
+    apiVersion: API_VERSIONS.containerService,
+    get: (clients, resourceGroup, name, options) =>
+      clients.containerService.managedClusters.get(resourceGroup, name, options),
+  },
+  [TOP_LEVEL_TYPES.flexibleServers]: {
+    apiVersion: API_VERSIONS.postgresql,
+    get: (clients, resourceGroup, name, options) =>
+      clients.postgresql.servers.get(resourceGroup, name, options),
+  },
+  [TOP_LEVEL_TYPES.storageAccounts]: {
+    apiVersion: API_VERSIONS.storage,
+    get: (clients, resourceGroup, name, options) =>
+      clients.storage.storageAccounts.getProperties(resourceGroup, name, options),
+  },
+};
+
+/** One root's observations: its own, then (for a storage account) its containers'. */
+interface RootObservations {
+  root: Observation;
+  containers: Observation[];
+}
+
+/**
+ * Re-collect the given roots: one GET each instead of the subscription's lists (no Resource
+ * Graph), then the same per-resource building as a subscription collection, so the observations
+ * equal the ones that collection gives these resources. A root outside the resource group or tag
+ * filters yields nothing, as it would there.
+ */
+async function collectRoots(context: RunContext, roots: AffectedRoot[]): Promise<Observation[]> {
+  const progress = (message: string) =>
+    context.options.onProgress?.({ target: `resources:${context.subscriptionId}`, message });
+  if (roots.length === 0) {
+    progress("none of the resources is one vigil observes");
+    return [];
+  }
+  const collected = await Promise.all(roots.map((root) => collectRoot(context, root, progress)));
+  // The order of a subscription collection: clusters, servers, accounts, each by id, then containers.
+  const order: readonly string[] = Object.values(TOP_LEVEL_TYPES);
+  const kept = collected
+    .filter((each): each is RootObservations => each !== undefined)
+    .sort(
+      (a, b) =>
+        order.indexOf(a.root.type) - order.indexOf(b.root.type) ||
+        a.root.id.localeCompare(b.root.id),
+    );
+  return [...kept.map((each) => each.root), ...kept.flatMap((each) => each.containers)];
+}
+
+async function collectRoot(
+  context: RunContext,
+  root: AffectedRoot,
+  progress: (message: string) => void,
+): Promise<RootObservations | undefined> {
+  const { settings } = context;
+  const segments = root.rootId.split("/");
+  const resourceGroup = segments[4] ?? "";
+  const name = segments.at(-1) ?? "";
+  // The resource group filter needs no call; the tag filter is applied to the body below.
+  const wanted = settings.resourceGroups?.map((group) => group.toLowerCase()) ?? [];
+  if (wanted.length > 0 && !wanted.includes(resourceGroupOf(root.rootId) ?? "")) return undefined;
+  const reader = ROOT_GETS[root.rootType];
+  const source: BodySource = { api: "arm", apiVersion: reader.apiVersion };
+  let body: ArmBody;
+  try {
+    body = await captureGet("arm", () =>
+      reader.get(
+        clientsFor(settings, context.subscriptionId),
+        resourceGroup,
+        name,
+        signal(context),
+      ),
+    );
+  } catch (error) {
+    // A 404 keeps its status and code: the caller takes the root as deleted.
+    const failure = asCollectionError("arm", error);
+    progress(`could not get ${root.rootType} ${name}: ${failure.code}`);
+    return {
+      root: {
+        id: root.rootId,
+        type: root.rootType,
+        scope: context.subscriptionId,
+        source: { ...source, observedAt: context.observedAt() },
+        error: failure.toFailure(),
+      },
+      containers: [],
+    };
+  }
+  progress(`got ${root.rootType} ${name}`);
+  if (!passesFilters(settings, body)) return undefined;
+  switch (root.rootType) {
+    case TOP_LEVEL_TYPES.managedClusters:
+      return { root: observeCluster(context, body, source), containers: [] };
+    case TOP_LEVEL_TYPES.flexibleServers:
+      return { root: await observeServer(context, body, source), containers: [] };
+    case TOP_LEVEL_TYPES.storageAccounts: {
+      const { account, containers } = await observeAccount(context, body, source);
+      return { root: account, containers };
+    }
+  }
 }
 
 function listFailure(
@@ -183,91 +341,98 @@ async function observeClusters(context: RunContext, listing: Listing): Promise<O
   if (!listing.ok)
     return [listFailure(context, type, listing.error, API_VERSIONS.containerService)];
   return listing.bodies.map((body) =>
-    observation(context, type, body, { api: listing.api, apiVersion: listing.apiVersion }),
+    observeCluster(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
   );
+}
+
+/** A managed cluster's observation: its body as read, nothing joined. */
+function observeCluster(context: RunContext, body: ArmBody, source: BodySource): Observation {
+  return observation(context, TOP_LEVEL_TYPES.managedClusters, body, source);
 }
 
 async function observeServers(context: RunContext, listing: Listing): Promise<Observation[]> {
   const type = TOP_LEVEL_TYPES.flexibleServers;
   if (!listing.ok) return [listFailure(context, type, listing.error, API_VERSIONS.postgresql)];
+  return Promise.all(
+    listing.bodies.map((body) =>
+      observeServer(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
+    ),
+  );
+}
+
+/**
+ * A PostgreSQL server's observation: its body with backups, configurations and the failover
+ * events of the activity-log window joined; a failed join is a gap on its path.
+ */
+async function observeServer(
+  context: RunContext,
+  body: ArmBody,
+  source: BodySource,
+): Promise<Observation> {
   const { postgresql, monitor } = clientsFor(context.settings, context.subscriptionId);
   const now = Date.parse(context.options.now);
   const from = new Date(now - context.settings.activityLogDays * 86_400_000).toISOString();
   const to = new Date(now).toISOString();
-  return Promise.all(
-    listing.bodies.map(async (body) => {
-      const { resourceGroup, name } = parts(body);
-      const gaps: Gap[] = [];
-      const joined: Record<string, unknown> = {};
+  const { resourceGroup, name } = parts(body);
+  const gaps: Gap[] = [];
+  const joined: Record<string, unknown> = {};
 
-      const backups = captureChildList("arm", () =>
-        postgresql.backupsAutomaticAndOnDemand
-          .listByServer(resourceGroup, name, signal(context))
-          .byPage(),
-      );
-      const configurations = Promise.all(
-        POSTGRESQL_CONFIGURATIONS.map(async (parameter) => {
-          try {
-            return [
-              parameter,
-              await captureGet("arm", () =>
-                postgresql.configurations.get(resourceGroup, name, parameter, signal(context)),
-              ),
-            ] as const;
-          } catch (error) {
-            const failure = asCollectionError("arm", error);
-            // A parameter the server does not have is absent, not unknown.
-            if (failure.statusCode === 404) return [parameter, undefined] as const;
-            return [parameter, failure] as const;
-          }
-        }),
-      );
-      const filter = `eventTimestamp ge '${from}' and eventTimestamp le '${to}' and resourceUri eq '${String(body.id)}'`;
-      const activity = captureList("arm", () =>
-        monitor.activityLogs.list(filter, signal(context)).byPage(),
-      );
-
-      const [backupResult, configurationResults, activityResult] = await Promise.allSettled([
-        backups,
-        configurations,
-        activity,
-      ]);
-      if (backupResult.status === "fulfilled") joined.backups = backupResult.value;
-      else gaps.push(gap("joined.backups", asCollectionError("arm", backupResult.reason)));
-
-      const configurationsJoined: Record<string, unknown> = {};
-      if (configurationResults.status === "fulfilled") {
-        for (const [parameter, value] of configurationResults.value) {
-          if (value === undefined) continue;
-          if (isCollectionFailure(value))
-            gaps.push(gap(`joined.configurations.${parameter}`, value));
-          else configurationsJoined[parameter] = value;
-        }
-      } else {
-        gaps.push(
-          gap("joined.configurations", asCollectionError("arm", configurationResults.reason)),
-        );
+  const backups = captureChildList("arm", () =>
+    postgresql.backupsAutomaticAndOnDemand
+      .listByServer(resourceGroup, name, signal(context))
+      .byPage(),
+  );
+  const configurations = Promise.all(
+    POSTGRESQL_CONFIGURATIONS.map(async (parameter) => {
+      try {
+        return [
+          parameter,
+          await captureGet("arm", () =>
+            postgresql.configurations.get(resourceGroup, name, parameter, signal(context)),
+          ),
+        ] as const;
+      } catch (error) {
+        const failure = asCollectionError("arm", error);
+        // A parameter the server does not have is absent, not unknown.
+        if (failure.statusCode === 404) return [parameter, undefined] as const;
+        return [parameter, failure] as const;
       }
-      joined.configurations = configurationsJoined;
-
-      if (activityResult.status === "fulfilled") {
-        joined.activityLog = activityResult.value.filter((event) => {
-          const operation = (event.operationName as { value?: unknown } | undefined)?.value;
-          return typeof operation === "string" && FAILOVER_OPERATIONS.test(operation);
-        });
-      } else {
-        gaps.push(gap("joined.activityLog", asCollectionError("arm", activityResult.reason)));
-      }
-      return observation(
-        context,
-        type,
-        body,
-        { api: listing.api, apiVersion: listing.apiVersion },
-        joined,
-        gaps,
-      );
     }),
   );
+  const filter = `eventTimestamp ge '${from}' and eventTimestamp le '${to}' and resourceUri eq '${String(body.id)}'`;
+  const activity = captureList("arm", () =>
+    monitor.activityLogs.list(filter, signal(context)).byPage(),
+  );
+
+  const [backupResult, configurationResults, activityResult] = await Promise.allSettled([
+    backups,
+    configurations,
+    activity,
+  ]);
+  if (backupResult.status === "fulfilled") joined.backups = backupResult.value;
+  else gaps.push(gap("joined.backups", asCollectionError("arm", backupResult.reason)));
+
+  const configurationsJoined: Record<string, unknown> = {};
+  if (configurationResults.status === "fulfilled") {
+    for (const [parameter, value] of configurationResults.value) {
+      if (value === undefined) continue;
+      if (isCollectionFailure(value)) gaps.push(gap(`joined.configurations.${parameter}`, value));
+      else configurationsJoined[parameter] = value;
+    }
+  } else {
+    gaps.push(gap("joined.configurations", asCollectionError("arm", configurationResults.reason)));
+  }
+  joined.configurations = configurationsJoined;
+
+  if (activityResult.status === "fulfilled") {
+    joined.activityLog = activityResult.value.filter((event) => {
+      const operation = (event.operationName as { value?: unknown } | undefined)?.value;
+      return typeof operation === "string" && FAILOVER_OPERATIONS.test(operation);
+    });
+  } else {
+    gaps.push(gap("joined.activityLog", asCollectionError("arm", activityResult.reason)));
+  }
+  return observation(context, TOP_LEVEL_TYPES.flexibleServers, body, source, joined, gaps);
 }
 
 function isCollectionFailure(value: unknown): value is CollectionError {
@@ -283,37 +448,43 @@ async function observeAccounts(context: RunContext, listing: Listing): Promise<O
       listFailure(context, CONTAINER_TYPE, listing.error, API_VERSIONS.storage),
     ];
   }
-  const { storage } = clientsFor(context.settings, context.subscriptionId);
   const perAccount = await Promise.all(
-    listing.bodies.map(async (body) => {
-      const { resourceGroup, name } = parts(body);
-      const gaps: Gap[] = [];
-      const joined: Record<string, unknown> = {};
-      const [blobService, containers] = await Promise.allSettled([
-        captureGet("arm", () =>
-          storage.blobServices.getServiceProperties(resourceGroup, name, signal(context)),
-        ),
-        observeContainers(context, body, resourceGroup, name),
-      ]);
-      if (blobService.status === "fulfilled") joined.blobService = blobService.value;
-      else gaps.push(gap("joined.blobService", asCollectionError("arm", blobService.reason)));
-      if (containers.status === "rejected") throw containers.reason;
-      return [
-        observation(
-          context,
-          type,
-          body,
-          { api: listing.api, apiVersion: listing.apiVersion },
-          joined,
-          gaps,
-        ),
-        ...containers.value,
-      ];
-    }),
+    listing.bodies.map((body) =>
+      observeAccount(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
+    ),
   );
-  const accounts = perAccount.map((observations) => observations[0] as Observation);
-  const containers = perAccount.flatMap((observations) => observations.slice(1));
-  return [...accounts, ...containers];
+  return [
+    ...perAccount.map((each) => each.account),
+    ...perAccount.flatMap((each) => each.containers),
+  ];
+}
+
+/**
+ * A storage account's observation (its body with the blob service joined) and the observations
+ * of its containers.
+ */
+async function observeAccount(
+  context: RunContext,
+  body: ArmBody,
+  source: BodySource,
+): Promise<{ account: Observation; containers: Observation[] }> {
+  const { storage } = clientsFor(context.settings, context.subscriptionId);
+  const { resourceGroup, name } = parts(body);
+  const gaps: Gap[] = [];
+  const joined: Record<string, unknown> = {};
+  const [blobService, containers] = await Promise.allSettled([
+    captureGet("arm", () =>
+      storage.blobServices.getServiceProperties(resourceGroup, name, signal(context)),
+    ),
+    observeContainers(context, body, resourceGroup, name),
+  ]);
+  if (blobService.status === "fulfilled") joined.blobService = blobService.value;
+  else gaps.push(gap("joined.blobService", asCollectionError("arm", blobService.reason)));
+  if (containers.status === "rejected") throw containers.reason;
+  return {
+    account: observation(context, TOP_LEVEL_TYPES.storageAccounts, body, source, joined, gaps),
+    containers: containers.value,
+  };
 }
 
 async function observeContainers(
