@@ -2,10 +2,11 @@
  * Use cases over the control catalogue: load and validate `policies/`, run every control's
  * fixtures, and list controls. Loading is all or nothing: one bad file fails the load.
  */
-import { basename, dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
 import {
   buildCatalogue,
   type Catalogue,
+  type Control,
   type ControlSource,
   createValidator,
   evaluateControl,
@@ -296,4 +297,26 @@ function checkExpect(expect: unknown, finding: Finding | undefined): string | un
   if (hit) return undefined;
   const seen = trace.map((e) => `${e.field ?? e.value} = ${JSON.stringify(e.observed)}`).join("; ");
   return `no trace entry ${JSON.stringify(want)}; the trace has: ${seen || "nothing"}`;
+}
+
+/**
+ * The catalogue's controls with their control.json path (relative to the package root, with `/`)
+ * and fixture file names: what the controls reference documents.
+ */
+export function documentedControls(
+  catalogue: Catalogue,
+): { control: Control; path: string; fixtures: string[] }[] {
+  return catalogue.controls.map((c) => {
+    let fixtures: string[] = [];
+    try {
+      fixtures = listFiles(join(dirname(c.file), "fixtures"), (name) => name.endsWith(".json"));
+    } catch (error) {
+      if (!(error instanceof FileAccessError)) throw error;
+    }
+    return {
+      control: c.control,
+      path: relative(packageRoot(), c.file).split(sep).join("/"),
+      fixtures: fixtures.map((f) => basename(f)),
+    };
+  });
 }

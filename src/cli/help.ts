@@ -21,6 +21,8 @@ Usage:
   vigil policies validate [PATH...]       check control files against the schema and compile them
   vigil policies test [--verbose]         run every control's fixtures
   vigil policies list [--family F] [--framework F]
+  vigil policies docs [--out FILE] [--check]
+                                          the controls reference (docs/controls.md) as Markdown
   vigil --version
 
 Run 'vigil <command> --help' for a command's options.
@@ -29,13 +31,24 @@ Exit codes: 0 ok; 1 failing findings at or above --fail-on (or a fixture miss);
 2 a usage or input error, or an 'error' finding at or above --fail-on (fail closed).
 `;
 
-export const POLICIES_HELP = `Usage: vigil policies <validate|test|list> [options]
+export const POLICIES_HELP = `Usage: vigil policies <validate|test|list|docs> [options]
 
   validate [PATH...]   validate and compile controls (default: the bundled policies/controls);
                        PATH is a control.json file or a folder searched for control.json files.
                        Exit 0 valid, 2 invalid (every error names the file and JSON pointer).
   test                 run every control's fixtures; exit 1 on any miss.
   list                 list controls, optionally filtered by family or framework.
+  docs                 the controls reference as Markdown (npm run docs writes docs/controls.md).
+`;
+
+export const POLICIES_DOCS_HELP = `Usage: vigil policies docs [--out FILE] [--check]
+
+Write the controls reference, Markdown generated from policies/controls: every control by family
+with its risk, rationale, remediation, parameters, framework requirements and fixtures.
+npm run docs writes docs/controls.md with it.
+
+  --out FILE   write to FILE (whole or not at all) instead of standard output
+  --check      compare with FILE instead of writing it; exit 1 when FILE is stale
 `;
 
 export const POLICIES_VALIDATE_HELP = `Usage: vigil policies validate [PATH...]

@@ -1,6 +1,8 @@
+import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
+  documentedControls,
   type FailedTarget,
   FileAccessError,
   loadCatalogue,
@@ -27,6 +29,7 @@ import {
 } from "../core/index.js";
 import { formatRequestLogEntry, type RunningEmulator, startEmulator } from "../emulator/index.js";
 import {
+  renderControlsMarkdown,
   renderCsv,
   renderJson,
   renderOcsf,
@@ -45,6 +48,7 @@ import { gateCommand } from "./gate.js";
 import {
   CLI_HELP,
   EMULATE_HELP,
+  POLICIES_DOCS_HELP,
   POLICIES_HELP,
   POLICIES_LIST_HELP,
   POLICIES_TEST_HELP,
@@ -175,7 +179,44 @@ function policies(argv: string[], io: CliIo): number {
   if (sub === "validate") return policiesValidate(rest, io);
   if (sub === "test") return policiesTest(rest, io);
   if (sub === "list") return policiesList(rest, io);
+  if (sub === "docs") return policiesDocs(rest, io);
   throw new UsageError(`unknown command 'policies ${sub}'`);
+}
+
+/**
+ * `vigil policies docs [--out FILE] [--check]`: the controls reference as Markdown; `--check`
+ * compares it with FILE instead and exits 1 when FILE is stale.
+ */
+function policiesDocs(argv: string[], io: CliIo): number {
+  const { values } = parse(argv, { out: { type: "string" }, check: { type: "boolean" } });
+  if (values.help === true) {
+    io.stdout(POLICIES_DOCS_HELP);
+    return 0;
+  }
+  const markdown = renderControlsMarkdown(documentedControls(loadCatalogue()));
+  const out = values.out as string | undefined;
+  if (values.check === true) {
+    if (out === undefined) throw new UsageError("--check needs --out FILE to compare with");
+    let current = "";
+    try {
+      current = readFileSync(out, "utf8");
+    } catch (error) {
+      io.stderr(`vigil: cannot read ${out}: ${(error as NodeJS.ErrnoException).code}\n`);
+      return 1;
+    }
+    if (current === markdown) {
+      io.stdout(`${out} is current\n`);
+      return 0;
+    }
+    io.stderr(`vigil: ${out} is stale: run npm run docs\n`);
+    return 1;
+  }
+  if (out === undefined) io.stdout(markdown);
+  else {
+    writeAtomically(out, markdown);
+    io.stdout(`wrote ${out}\n`);
+  }
+  return 0;
 }
 
 function policiesValidate(argv: string[], io: CliIo): number {

@@ -1,4 +1,5 @@
-/** Renderers of findings: JSON, CSV, SARIF and the terminal table. */
+/** Renderers: findings (JSON, CSV, SARIF, OCSF, table), evidence reports, the controls reference. */
+export * from "./controls-doc.js";
 export * from "./csv.js";
 export * from "./evidence-report.js";
 export * from "./html.js";
