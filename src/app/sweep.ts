@@ -9,10 +9,12 @@
 
 import { randomUUID } from "node:crypto";
 import {
+  affectedRoot,
   type Catalogue,
   type Finding,
   formatInstant,
   InputError,
+  isObservationOfRoot,
   type Observation,
   parseInstant,
   type Target,
@@ -114,8 +116,16 @@ export async function scanTarget(
       ? collected.filter((o) => o.error?.statusCode === 404).map((o) => o.id)
       : [];
   const observations = collected.filter((o) => !gone.includes(o.id));
-  const deleted = [...(message.deleted ?? []), ...gone];
-  const complete = !observations.some((o) => o.error !== undefined);
+  const deleted = [
+    ...(message.deleted ?? []),
+    ...gone,
+    ...(await vanishedUnderRoots(rt, message.target, observations)),
+  ];
+  // A `resources` target re-reads a few resources of a scope: it never vouches that what it did not
+  // see is gone (every such target of a subscription has the same label, so "complete" would
+  // delete the rows another event re-evaluated). Its deletions are the 404s and delete events.
+  const complete =
+    message.target.kind !== "resources" && !observations.some((o) => o.error !== undefined);
   const scan = scanObservations(rt.catalogue, observations, {
     nowMs,
     loaded: rt.loaded,
@@ -125,6 +135,38 @@ export async function scanTarget(
   });
   const recorded = await record(rt, message, label, observations, scan.findings, complete, deleted);
   return finish(rt, message, label, recorded, scan.findings.length, observations);
+}
+
+/**
+ * What a `resources` re-read no longer finds under a root it read completely: a container that
+ * left its account. The rows under each root are compared with what came back; a root whose read
+ * had an error vouches for nothing.
+ */
+async function vanishedUnderRoots(
+  rt: AppRuntime,
+  target: Target,
+  observations: readonly Observation[],
+): Promise<string[]> {
+  if (target.kind !== "resources") return [];
+  const roots = new Set<string>();
+  for (const id of target.resourceIds) {
+    const root = affectedRoot(id)?.rootId;
+    if (root !== undefined) roots.add(root);
+  }
+  const seen = new Set(observations.map((o) => o.id.toLowerCase()));
+  const complete = [...roots].filter(
+    (root) =>
+      seen.has(root.toLowerCase()) &&
+      !observations.some((o) => o.error !== undefined && isObservationOfRoot(root, o.id)),
+  );
+  if (complete.length === 0) return [];
+  const vanished = new Set<string>();
+  for await (const row of rt.store.listState(target.subscriptionId)) {
+    if (row.deletedAt !== undefined || seen.has(row.resourceId.toLowerCase())) continue;
+    if (complete.some((root) => isObservationOfRoot(root, row.resourceId)))
+      vanished.add(row.resourceId);
+  }
+  return [...vanished];
 }
 
 /**
@@ -320,6 +362,22 @@ function parseTarget(value: unknown): Target {
       return { kind: "tenant", tenantId: text("tenantId") };
     case "drills":
       return { kind: "drills", account: text("account"), container: text("container") };
+    case "resources": {
+      const ids = value.resourceIds;
+      if (
+        !Array.isArray(ids) ||
+        ids.length === 0 ||
+        ids.some((id) => typeof id !== "string" || id === "")
+      )
+        throw new InputError("a resources target needs resourceIds, a list of ARM ids", {
+          pointer: "/target/resourceIds",
+        });
+      return {
+        kind: "resources",
+        subscriptionId: text("subscriptionId"),
+        resourceIds: ids as string[],
+      };
+    }
     case "tls": {
       if (!Array.isArray(value.endpoints))
         throw new InputError("a tls target needs endpoints", { pointer: "/target/endpoints" });

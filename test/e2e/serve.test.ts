@@ -255,6 +255,38 @@ describe("vigil serve over the emulated demo", () => {
     expect((findings.body.findings as { status: string }[]).map((f) => f.status)).toEqual(["pass"]);
   });
 
+  it("resolves a container that left its account when an event re-reads the account", async () => {
+    const account = `/subscriptions/${PROD}/resourceGroups/rg-hfw-erp-backup-prod/providers/Microsoft.Storage/storageAccounts/sthfwerpbkpprod`;
+    const container = `${account}/blobServices/default/containers/filestore-backups`;
+    rmSync(
+      join(
+        seed,
+        "arm/subscriptions",
+        PROD,
+        "resourceGroups/rg-hfw-erp-backup-prod/providers/Microsoft.Storage/storageAccounts/sthfwerpbkpprod/blobServices/default/containers/filestore-backups.json",
+      ),
+    );
+    served.emulator?.reload();
+    const before = deliveries.length;
+
+    const response = await api("/runtime/webhooks/eventgrid?functionName=resource-changed", {
+      method: "POST",
+      body: JSON.stringify([eventGridEvent("evt-container-gone", account)]),
+    });
+    expect(response.status).toBe(200);
+    await within(2000, () => deliveries.length > before);
+
+    const digest = JSON.parse(deliveries.at(-1)!.body) as {
+      transitions: Record<string, unknown>[];
+    };
+    expect(
+      digest.transitions.map((t) => [t.kind, t.controlId, t.resourceId, t.resourceDeleted]),
+    ).toEqual([
+      ["resolved", "storage-backup-container-immutable", container, true],
+      ["resolved", "storage-backup-container-recent-blob", container, true],
+    ]);
+  });
+
   it("ignores a duplicated event: no second digest, no second ledger record", async () => {
     const records = await ledgerRecords();
     const before = deliveries.length;
