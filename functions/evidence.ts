@@ -62,11 +62,13 @@ export async function evidencePackHandler(
       if (error instanceof Error && error.name === "PackExportError") {
         const reason = (error as Error & { reason?: string }).reason;
         return json(reason === "tampered" ? 409 : 404, {
-          error: reason === "tampered" ? "ledger_tampered" : "no_evidence",
-          message:
+          error:
             reason === "tampered"
-              ? "the evidence ledger does not verify; see /api/evidence/verify"
-              : "no evidence record in the period",
+              ? {
+                  code: "ledger_tampered",
+                  message: "the evidence ledger does not verify; see /api/evidence/verify",
+                }
+              : { code: "no_evidence", message: "no evidence record in the period" },
         });
       }
       throw error;

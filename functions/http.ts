@@ -39,7 +39,7 @@ export function content(
 
 /**
  * Run an HTTP handler's work after authenticating the request for `role`, mapping failures to
- * clear bodies: `{ error, message }`.
+ * clear bodies: `{ error: { code, message } }`.
  */
 export async function guarded(
   request: HttpRequest,
@@ -52,10 +52,7 @@ export async function guarded(
     host = await functionsHost();
   } catch (error) {
     context.error(`vigil cannot start: ${messageOf(error)}`);
-    return json(503, {
-      error: "unavailable",
-      message: "vigil is not configured correctly; see its logs",
-    });
+    return failure(503, "unavailable", "vigil is not configured correctly; see its logs", context);
   }
   const auth = await host.authenticate(request, role);
   if (!auth.ok) {
