@@ -102,6 +102,13 @@ export async function recordScan(
      * under them: their rows in the target's scopes resolve as deleted.
      */
     deleted?: readonly string[];
+    /**
+     * The sweep target whose rows these are, when it is not `label` itself: an event's re-read of
+     * a few resources of a subscription stamps the rows with the subscription's label, so that the
+     * next sweep still recognises them as its own (to resolve them when they vanish, or to turn
+     * them `error` when the subscription cannot be read).
+     */
+    owner?: string;
   }[],
   findings: readonly Finding[],
   options: RecordScanOptions,
@@ -121,7 +128,7 @@ export async function recordScan(
   }
   const result: RecordedScan = { records: [], snapshotsCreated: 0, transitions: [] };
   const seen = new Set(byTarget.flatMap((t) => t.observations.map((o) => o.id)));
-  for (const { label, observations, complete, scopes, deleted } of byTarget) {
+  for (const { label, observations, complete, scopes, deleted, owner } of byTarget) {
     const mine = findingsOf.get(label) ?? [];
     const split = observations.map(splitVolatile);
     const snapshots = await store.putSnapshots(split.map((x) => x.stable));
@@ -158,7 +165,7 @@ export async function recordScan(
     for (const [scope, list] of byScope)
       result.transitions.push(
         ...(await store.applyFindings(scope, options.runId, options.now, list, {
-          target: label,
+          target: owner ?? label,
           ...(complete === true ? { goneUnlessSeen: seen } : {}),
           ...(deleted !== undefined && deleted.length > 0
             ? { deletedResourceIds: [...deleted] }

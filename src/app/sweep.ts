@@ -283,7 +283,23 @@ async function record(
   return recordScan(
     rt.store,
     rt.catalogue,
-    [{ label, observations, complete, scopes: targetScopes(message.target), deleted }],
+    [
+      {
+        label,
+        observations,
+        complete,
+        scopes: targetScopes(message.target),
+        deleted,
+        ...(message.target.kind === "resources"
+          ? {
+              owner: targetLabel({
+                kind: "subscription",
+                subscriptionId: message.target.subscriptionId,
+              }),
+            }
+          : {}),
+      },
+    ],
     findings,
     {
       runId: message.runId,

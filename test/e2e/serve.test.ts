@@ -253,6 +253,11 @@ describe("vigil serve over the emulated demo", () => {
       `/api/findings?control=storage-account-blob-public-access-disabled&resource=${encodeURIComponent(STATIC_ACCOUNT)}`,
     );
     expect((findings.body.findings as { status: string }[]).map((f) => f.status)).toEqual(["pass"]);
+    // The rows stay the sweep target's, so that the next sweep still owns them.
+    const owners = new Set<string | undefined>();
+    for await (const row of served.rt.store.listState(PROD))
+      if (row.resourceId === STATIC_ACCOUNT) owners.add(row.target);
+    expect([...owners]).toEqual([`subscription ${PROD}`]);
   });
 
   it("resolves a container that left its account when an event re-reads the account", async () => {
