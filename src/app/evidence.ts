@@ -19,7 +19,7 @@ import {
   type EvidenceStore,
   renderEvidence,
 } from "./deps.js";
-import { exportPack } from "./pack.js";
+import { exportPack, PackExportError } from "./pack.js";
 import { buildEvidenceReport } from "./report.js";
 
 /** Where vigil looks for Chromium when VIGIL_CHROMIUM_PATH is not set. */
@@ -197,6 +197,13 @@ export async function evidencePack(
     ...(options.from !== undefined ? { from: options.from } : {}),
     ...(options.to !== undefined ? { to: options.to } : {}),
   };
+  // An empty ledger is answered before any report is rendered (a PDF takes seconds).
+  let any = false;
+  for await (const _ of store.listRecords()) {
+    any = true;
+    break;
+  }
+  if (!any) throw new PackExportError("empty", "the evidence ledger holds no record yet");
   const model = await buildEvidenceReport(store, catalogue, {
     framework: "all",
     ...period,
