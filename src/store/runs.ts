@@ -16,7 +16,7 @@ import { odata, type TableClient } from "@azure/data-tables";
 import { InputError } from "../core/index.js";
 import { StoreError } from "./errors.js";
 import { encodeKey } from "./findings.js";
-import { isNotFound, toStoreError } from "./rest.js";
+import { isConflict, isNotFound, toStoreError } from "./rest.js";
 
 /** What a run is. */
 export interface RunRow {
@@ -32,7 +32,7 @@ export interface RunRow {
   /** Scopes that could not be planned (discovery failed), with the reason. */
   planFailures: { label: string; message: string }[];
   status: "running" | "completed";
-  /** ISO 8601: when the last target finished. */
+  /** ISO 8601: when the last target finished (when it started, for a run that planned none). */
   completedAt?: string;
 }
 
@@ -67,15 +67,19 @@ export interface RunStore {
   /** Create the table if it is missing. */
   ensure(): Promise<void>;
   /**
-   * Record a planned run. Idempotent: an existing row of the same run keeps its status (a sweep
-   * message replayed after the run completed does not reopen it).
+   * Record a planned run. Idempotent: an existing row of the same run is left as it is (a sweep
+   * message replayed after the run completed does not reopen it). A run that planned no target
+   * has nothing to wait for and is recorded completed at once.
+   * @throws InputError when the run has no id; StoreError when the table cannot be written
    */
   startRun(run: Omit<RunRow, "status" | "completedAt">): Promise<void>;
   getRun(runId: string): Promise<RunRow | undefined>;
   /**
    * Record how a target ended, then mark the run completed when every planned target has
-   * ended. Resolves to true exactly for the call that saw the run complete first… or again on a
-   * replay after completion; callers make what follows idempotent.
+   * ended. Resolves to true for every call that finds all planned targets ended: of concurrent
+   * last finishers at least one, possibly several, and again on a replay after completion;
+   * callers make what follows idempotent.
+   * @throws StoreError when the run was never started or the table cannot be read or written
    */
   finishTarget(row: RunTargetRow): Promise<{ runCompleted: boolean }>;
   listTargets(runId: string): AsyncIterable<RunTargetRow>;
@@ -136,10 +140,12 @@ export function createRunStore(table: TableClient): RunStore {
 
     async startRun(run) {
       if (run.runId === "") throw new InputError("a run needs an id", { pointer: "/runId" });
-      const existing = await get<{ status?: string }>(RUN_PARTITION, encodeKey(run.runId), "run");
-      if (existing !== undefined) return;
-      await upsert(
-        {
+      // No target will ever call finishTarget for a run that planned none: it is complete now.
+      const empty = run.targetsPlanned === 0;
+      try {
+        // Create, never upsert: a read-then-write would let a replay that read "no row" overwrite
+        // a run that completed in between, reopening it.
+        await table.createEntity({
           partitionKey: RUN_PARTITION,
           rowKey: encodeKey(run.runId),
           runId: run.runId,
@@ -148,10 +154,13 @@ export function createRunStore(table: TableClient): RunStore {
           now: run.now,
           targetsPlanned: run.targetsPlanned,
           planFailures: JSON.stringify(run.planFailures),
-          status: "running",
-        },
-        `run ${run.runId}`,
-      );
+          status: empty ? "completed" : "running",
+          ...(empty ? { completedAt: run.startedAt } : {}),
+        });
+      } catch (error) {
+        if (isConflict(error)) return;
+        throw toStoreError(error, `write run ${run.runId}`);
+      }
     },
 
     async getRun(runId) {
