@@ -29,6 +29,14 @@ export interface Outbox {
 
 const runPrefix = (runId: string) => `runs/${encodeKey(runId)}/`;
 
+/**
+ * A name part that cannot contain the `~` between target and scope: `encodeKey` keeps `~`, so
+ * target `tls a~b` with scope `c` and target `tls a` with scope `b~c` would share one entry, and
+ * the second put would be taken for a replay of the first and dropped. `!7E` cannot come out of
+ * `encodeKey` otherwise (it encodes `!`), so the name stays unique.
+ */
+const namePart = (value: string) => encodeKey(value).replaceAll("~", "!7E");
+
 /** The outbox over a blob container. */
 export function createOutbox(container: ContainerClient): Outbox {
   return {
@@ -40,7 +48,7 @@ export function createOutbox(container: ContainerClient): Outbox {
       }
     },
     async put(runId, target, scope, transitions) {
-      const name = `${runPrefix(runId)}${encodeKey(target)}~${encodeKey(scope)}.json`;
+      const name = `${runPrefix(runId)}${namePart(target)}~${namePart(scope)}.json`;
       const body = JSON.stringify({ runId, target, scope, transitions });
       try {
         await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), {
