@@ -1,5 +1,5 @@
 /** Runs the real `vigil` executable (bin/vigil.js over the built dist/) as a child process. */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -22,6 +22,44 @@ export function vigil(args: readonly string[], cwd: string = ROOT): CliRun {
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/**
+ * Run `vigil ARGS` without blocking this process's event loop: for a CLI that talks to a server
+ * running in the test's own process (`startServe`), which `spawnSync` would starve.
+ */
+export function vigilAsync(
+  args: readonly string[],
+  options: { cwd?: string; env?: Readonly<Record<string, string>> } = {},
+): Promise<CliRun> {
+  return runAsync(process.execPath, [join(ROOT, "bin", "vigil.js"), ...args], options);
+}
+
+/** Run a command asynchronously and collect its exit code and output (60 s at most). */
+export function runAsync(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: Readonly<Record<string, string>>; input?: string } = {},
+): Promise<CliRun> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, [...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...process.env, ...(options.env ?? {}) },
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+    });
+    child.once("error", reject);
+    child.once("close", (code) => resolveRun({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
 }
 
 /** A fresh temporary folder. */
