@@ -492,6 +492,7 @@ export async function openAppRuntime(options: OpenAppRuntimeOptions): Promise<Ap
     options.estate?.deps ??
     createEstateDeps(config, { ...(configPath !== undefined ? { configPath } : {}), env });
   const storeOptions = options.store ?? storeFromEnvironment(env);
+  if (options.store === undefined) checkBindingAccount(env);
   const sinks = options.sinks ?? sinksFromEnvironment(env);
   const maxDequeue = nonEmpty(env.VIGIL_MAX_DEQUEUE_COUNT);
   if (maxDequeue !== undefined && !/^[1-9]\d?$/.test(maxDequeue))
@@ -512,6 +513,44 @@ export async function openAppRuntime(options: OpenAppRuntimeOptions): Promise<Ap
     evaluationTime: options.evaluationTime ?? clock,
     maxDequeueCount: maxDequeue !== undefined ? Number(maxDequeue) : DEFAULT_MAX_DEQUEUE_COUNT,
   };
+}
+
+/**
+ * The queue triggers read the account of the `VIGIL_STORAGE` binding connection; vigil writes to
+ * the one VIGIL_STORAGE_ACCOUNT_URL or VIGIL_STORAGE_CONNECTION_STRING names. When both name an
+ * account and the names differ, the queued targets would never be picked up: refuse to start.
+ * @throws InputError naming both settings
+ */
+export function checkBindingAccount(env: Readonly<Record<string, string | undefined>>): void {
+  const binding =
+    accountOf(env.VIGIL_STORAGE__queueServiceUri) ??
+    accountOf(env.VIGIL_STORAGE__accountName) ??
+    accountOf(env.VIGIL_STORAGE);
+  const store =
+    accountOf(env.VIGIL_STORAGE_ACCOUNT_URL) ?? accountOf(env.VIGIL_STORAGE_CONNECTION_STRING);
+  if (binding === undefined || store === undefined || binding === store) return;
+  throw new InputError(
+    `the queue triggers read storage account ${binding} (VIGIL_STORAGE…) but vigil writes to ${store} (VIGIL_STORAGE_ACCOUNT_URL or VIGIL_STORAGE_CONNECTION_STRING): make them the same account`,
+    { pointer: "VIGIL_STORAGE" },
+  );
+}
+
+/** The account a storage setting names: a service URL, a connection string or a bare name. */
+function accountOf(value: string | undefined): string | undefined {
+  const text = nonEmpty(value);
+  if (text === undefined) return undefined;
+  if (/UseDevelopmentStorage=true/i.test(text)) return "devstoreaccount1";
+  const named = /(?:^|;)\s*AccountName=([^;]+)/i.exec(text);
+  if (named?.[1] !== undefined) return named[1].trim().toLowerCase();
+  try {
+    const url = new URL(text);
+    // Azurite and emulators put the account in the path: http://127.0.0.1:10000/devstoreaccount1
+    const host = url.hostname.split(".")[0] ?? "";
+    if (/^[a-z0-9]{3,24}$/.test(host) && url.hostname.includes(".")) return host;
+    return url.pathname.split("/")[1]?.toLowerCase() || undefined;
+  } catch {
+    return /^[a-z0-9]{3,24}$/.test(text) ? text : undefined;
+  }
 }
 
 /**

@@ -89,6 +89,20 @@ export async function gateCommand(argv: readonly string[], io: CliIo): Promise<n
     return 2;
   }
   const text = await response.text();
+  if (response.status === 401 || response.status === 403) {
+    // The Functions host answers a missing or wrong key with an empty body.
+    let detail = "";
+    try {
+      const refused = JSON.parse(text) as { error?: { code?: string; message?: string } };
+      detail = ` ${terminalSafe(refused.error?.code ?? "")}: ${terminalSafe(refused.error?.message ?? "")}`;
+    } catch {
+      detail = "";
+    }
+    io.stderr(
+      `vigil gate: ${response.status}${detail}${response.status === 401 ? " (set VIGIL_FUNCTION_KEY, and VIGIL_GATE_TOKEN when vigil asks for an Entra ID token)" : " (the token lacks the Gate.Read role)"}; failing closed\n`,
+    );
+    return 2;
+  }
   let body: {
     decision?: unknown;
     reasons?: unknown;
@@ -103,9 +117,9 @@ export async function gateCommand(argv: readonly string[], io: CliIo): Promise<n
     );
     return 2;
   }
-  if (response.status === 401 || response.status === 403 || response.status === 400) {
+  if (response.status === 400) {
     io.stderr(
-      `vigil gate: ${response.status} ${terminalSafe(body.error?.code ?? "")}: ${terminalSafe(body.error?.message ?? "")}${response.status === 401 ? " (set VIGIL_FUNCTION_KEY)" : ""}; failing closed\n`,
+      `vigil gate: 400 ${terminalSafe(body.error?.code ?? "")}: ${terminalSafe(body.error?.message ?? "")}; failing closed\n`,
     );
     return 2;
   }

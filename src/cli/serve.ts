@@ -118,11 +118,22 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   setFunctionsHost({ rt, authenticate });
 
   const keyDigest = createHash("sha256").update(options.functionKey).digest();
-  const hasKey = (request: IncomingMessage, url: URL): boolean => {
+  /** The request's key problem, as the Functions host would answer it; undefined when it is right. */
+  const keyProblem = (request: IncomingMessage, url: URL): string | undefined => {
     const given = headerOf(request, "x-functions-key") ?? url.searchParams.get("code");
-    if (given === null || given === undefined) return false;
-    return timingSafeEqual(createHash("sha256").update(given).digest(), keyDigest);
+    if (given === null || given === undefined || given === "") return "missing_key";
+    const digest = createHash("sha256").update(given).digest();
+    return timingSafeEqual(digest, keyDigest) ? undefined : "invalid_key";
   };
+  const refuseKey = (response: ServerResponse, code: string) =>
+    fail(
+      response,
+      401,
+      code,
+      code === "missing_key"
+        ? "send the function key as x-functions-key or ?code="
+        : "the function key is not this host's",
+    );
 
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
@@ -144,13 +155,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const path = url.pathname.replace(/\/+$/, "");
     if (path === "/runtime/webhooks/eventgrid" || path === "/runtime/webhooks/eventhub") {
       if (request.method !== "POST") return fail(response, 405, "method_not_allowed", "POST only");
-      if (!hasKey(request, url))
-        return fail(
-          response,
-          401,
-          "missing_key",
-          "send the function key as x-functions-key or ?code=",
-        );
+      const problem = keyProblem(request, url);
+      if (problem !== undefined) return refuseKey(response, problem);
       const body = await readBody(request);
       if (body === undefined) return fail(response, 413, "too_large", "the body is over 1 MB");
       if (path === "/runtime/webhooks/eventgrid") return eventGrid(url, request, body, response);
@@ -168,13 +174,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         : fail(response, 404, "not_found", "no such route");
     }
     // The Functions host checks keys before the handler runs; so does this one.
-    if (fn.options.authLevel !== "anonymous" && !hasKey(request, url))
-      return fail(
-        response,
-        401,
-        "missing_key",
-        "send the function key as x-functions-key or ?code=",
-      );
+    const problem = fn.options.authLevel === "anonymous" ? undefined : keyProblem(request, url);
+    if (problem !== undefined) return refuseKey(response, problem);
     const httpRequest = new HttpRequest({
       method: request.method ?? "GET",
       url: `http://localhost${request.url ?? "/"}`,
