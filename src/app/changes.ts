@@ -56,7 +56,9 @@ export function parseResourceEvent(value: unknown, index = 0): ResourceEvent {
 /**
  * Re-evaluate what one resource event touched. Event types other than the three successes, and
  * resources outside the config's subscriptions, are ignored (with the reason).
- * @throws StoreError when the store cannot be written (the delivery is then retried)
+ * @throws StoreError when the store cannot be written. The Event Grid trigger acknowledges the
+ *   delivery even then (it does not retry a function that threw), so the next sweep is what
+ *   catches such a change; the failure is logged by the handler.
  */
 export async function handleResourceEvent(
   rt: AppRuntime,
