@@ -3,8 +3,9 @@
  * is a diagnostic-log batch `{ records: [...] }` whose `properties.log` holds a Kubernetes audit
  * event as a JSON string. Changes to Namespaces, NetworkPolicies, Ingresses, Services and the
  * Traefik CRDs re-evaluate their cluster. The Event Hub checkpoint moves on even when a handler
- * throws, so every record's problem is caught here and logged with its position; only a store
- * failure (nothing recorded) escapes, to be retried by the trigger's retry policy.
+ * throws, so every record's problem is caught here, logged with its position and kept in the runs
+ * table's `rejected` partition; only a store failure escapes, to be retried by the trigger's retry
+ * policy.
  */
 
 import func, { type InvocationContext } from "@azure/functions";
@@ -21,16 +22,15 @@ export async function clusterChangedHandler(
     try {
       batch = app.parseAuditEnvelope(message);
     } catch (error) {
-      context.error(
-        `event ${i} rejected: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      context.error(`event ${i} rejected: ${reason}`);
+      await app.recordRejections(rt, "kube-audit", message, [{ index: -1, reason }]);
       continue;
     }
-    for (const r of batch.rejected)
-      context.error(`event ${i} record ${r.index} rejected: ${r.reason}`);
     const outcome = await app.handleAuditRecords(rt, batch.records);
-    for (const r of outcome.rejected)
-      context.error(`event ${i} record ${r.index} rejected: ${r.reason}`);
+    const rejected = [...batch.rejected, ...outcome.rejected];
+    for (const r of rejected) context.error(`event ${i} record ${r.index} rejected: ${r.reason}`);
+    await app.recordRejections(rt, "kube-audit", message, rejected);
     for (const run of outcome.runs)
       context.log(
         `event ${i}: cluster ${run.cluster} re-evaluated in run ${run.runId}, ${run.result.transitions.length} change(s)`,

@@ -282,3 +282,23 @@ function parseJson(text: string): unknown {
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
+
+/**
+ * Put the inputs of one message that could not be used on record (the runs table's `rejected`
+ * partition), each keyed by a hash of the message and its position, so that a redelivered message
+ * writes the same rows.
+ * @throws StoreError when the store cannot be written
+ */
+export async function recordRejections(
+  rt: AppRuntime,
+  source: string,
+  message: unknown,
+  rejected: readonly { index: number; reason: string }[],
+): Promise<void> {
+  if (rejected.length === 0) return;
+  const text = typeof message === "string" ? message : (JSON.stringify(message) ?? String(message));
+  const digest = createHash("sha256").update(text).digest("hex").slice(0, 32);
+  const at = formatInstant(rt.clock());
+  for (const { index, reason } of rejected)
+    await rt.store.runs.recordRejected({ source, key: `${digest}#${index}`, reason, at });
+}

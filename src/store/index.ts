@@ -48,6 +48,7 @@ export {
 } from "./queues.js";
 export {
   createRunStore,
+  type Rejection,
   type RunRow,
   type RunStore,
   type RunTargetRow,

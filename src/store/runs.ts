@@ -62,6 +62,17 @@ export interface ScopeRow {
   lastTarget: string;
 }
 
+/** An input vigil could not use. */
+export interface Rejection {
+  /** Where it came from: `kube-audit`, `event-grid`, … */
+  source: string;
+  /** What identifies it (a hash of the input and its position). */
+  key: string;
+  reason: string;
+  /** ISO 8601. */
+  at: string;
+}
+
 /** The runs table. */
 export interface RunStore {
   /** Create the table if it is missing. */
@@ -90,6 +101,14 @@ export interface RunStore {
   /** Whether a run's digest already reached a sink. */
   isDelivered(runId: string, sink: string): Promise<boolean>;
   markDelivered(runId: string, sink: string, at: string): Promise<void>;
+  /**
+   * Keep an input vigil could not use (an audit record that does not parse), so that a dropped
+   * input is on record, not only in a log: partition `rejected!<day>`, one row per input (`key`
+   * identifies it, so a redelivered input writes the same row).
+   */
+  recordRejected(rejection: Rejection): Promise<void>;
+  /** The inputs rejected on one day (`YYYY-MM-DD`). */
+  listRejected(day: string): AsyncIterable<Rejection>;
 }
 
 const RUN_PARTITION = "run";
@@ -261,6 +280,30 @@ export function createRunStore(table: TableClient): RunStore {
         },
         `delivery of ${runId} to ${sink}`,
       );
+    },
+
+    async recordRejected(rejection) {
+      await upsert(
+        {
+          partitionKey: `rejected!${rejection.at.slice(0, 10)}`,
+          rowKey: encodeKey(`${rejection.source}!${rejection.key}`),
+          ...rejection,
+        },
+        `rejected ${rejection.source} input`,
+      );
+    },
+
+    async *listRejected(day) {
+      for await (const entity of list<Record<string, unknown>>(
+        `rejected!${day}`,
+        "rejected inputs",
+      ))
+        yield {
+          source: String(entity.source),
+          key: String(entity.key),
+          reason: String(entity.reason),
+          at: String(entity.at),
+        };
     },
   };
   return store;

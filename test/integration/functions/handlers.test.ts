@@ -765,6 +765,22 @@ describe("clusterChangedHandler", () => {
     expect(rows.filter((r) => r.deletedAt === undefined).every((r) => r.lastRun === runId)).toBe(
       true,
     );
+    // The rejected inputs are on record, not only in the log, once each even when redelivered.
+    await clusterChangedHandler(
+      [batch, { notRecords: true }],
+      invocation("cluster-changed").context,
+    );
+    const day = new Date(rt.clock()).toISOString().slice(0, 10);
+    const rejected: { source: string; reason: string }[] = [];
+    for await (const r of rt.store.runs.listRejected(day)) rejected.push(r);
+    expect(rejected.map((r) => r.reason).sort()).toEqual(
+      [
+        "the record has no resourceId",
+        "the text is not JSON",
+        expect.stringMatching(/a diagnostic log batch must be an object/),
+      ].sort(),
+    );
+    expect(rejected.every((r) => r.source === "kube-audit")).toBe(true);
   });
 });
 
