@@ -584,6 +584,14 @@ export function sinksFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): NotificationSink[] {
   const sinks: NotificationSink[] = [];
+  // An app setting that still reads @Microsoft.KeyVault(...) is a reference the platform could not
+  // resolve (no access to the vault, a wrong name): never sign with it or post to it.
+  for (const name of ["VIGIL_WEBHOOK_URL", "VIGIL_WEBHOOK_SECRET", "VIGIL_TEAMS_WEBHOOK_URL"])
+    if (/^\s*@Microsoft\.KeyVault\(/i.test(env[name] ?? ""))
+      throw new InputError(
+        `${name} is an unresolved Key Vault reference: give the app's identity the Key Vault Secrets User role on the vault and check the secret's name`,
+        { pointer: name },
+      );
   const url = nonEmpty(env.VIGIL_WEBHOOK_URL);
   const secret = nonEmpty(env.VIGIL_WEBHOOK_SECRET);
   if ((url === undefined) !== (secret === undefined))

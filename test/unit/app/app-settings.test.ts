@@ -1,6 +1,6 @@
-/** The start-up check that the queue triggers and vigil's writes use one storage account. */
+/** Start-up checks of the app settings: one storage account for triggers and writes; resolved sink settings. */
 import { describe, expect, it } from "vitest";
-import { checkBindingAccount, InputError } from "../../../src/app/index.js";
+import { checkBindingAccount, InputError, sinksFromEnvironment } from "../../../src/app/index.js";
 
 describe("checkBindingAccount", () => {
   it.each([
@@ -48,5 +48,27 @@ describe("checkBindingAccount", () => {
     expect((caught as Error).message).toMatch(
       /stvigilqueue .*VIGIL_STORAGE.* stvigil .*VIGIL_STORAGE_ACCOUNT_URL/,
     );
+  });
+});
+
+describe("sinksFromEnvironment", () => {
+  it("refuses a Key Vault reference the platform did not resolve, naming the setting", () => {
+    expect(() =>
+      sinksFromEnvironment({
+        VIGIL_WEBHOOK_URL: "https://hooks.example.net/vigil",
+        VIGIL_WEBHOOK_SECRET:
+          "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/s/)",
+      }),
+    ).toThrow(/VIGIL_WEBHOOK_SECRET is an unresolved Key Vault reference/);
+  });
+
+  it("builds a signed webhook sink and a Teams sink from resolved settings", () => {
+    const sinks = sinksFromEnvironment({
+      VIGIL_WEBHOOK_URL: "https://hooks.example.net/vigil",
+      VIGIL_WEBHOOK_SECRET: "resolved-secret-value-0123",
+      VIGIL_TEAMS_WEBHOOK_URL: "https://example.webhook.office.com/workflows/1",
+    });
+
+    expect(sinks.map((s) => s.name)).toEqual(["webhook:default", "teams:default"]);
   });
 });
