@@ -207,6 +207,8 @@ export async function evidencePack(
   const model = await buildEvidenceReport(store, catalogue, {
     framework: "all",
     ...period,
+    // The pack takes the records written in the period; its report covers those same records.
+    periodBy: "recordedAt",
     generatedAt: options.generatedAt,
     waivers: options.waivers ?? [],
   });

@@ -50,6 +50,12 @@ export interface BuildEvidenceReportOptions {
   generatedAt: string;
   /** Configured waivers: listed as exceptions even when they waived nothing in the period. */
   waivers?: readonly Waiver[];
+  /**
+   * Which time of a record `from`/`to` compare with: its evaluation time (`now`, the default: what
+   * was true in the period) or when it was written (`recordedAt`, the period of an evidence pack,
+   * so that the pack's report covers exactly the pack's records).
+   */
+  periodBy?: "now" | "recordedAt";
 }
 
 /** The frameworks `all` stands for. */
@@ -99,8 +105,10 @@ export async function buildEvidenceReport(
     total += 1;
     const record = parseRecord(name, content);
     const nowMs = parseInstant(record.now) as number;
-    if (fromMs !== undefined && nowMs < fromMs) continue;
-    if (toMs !== undefined && nowMs > toMs) continue;
+    const atMs =
+      options.periodBy === "recordedAt" ? (parseInstant(record.recordedAt) as number) : nowMs;
+    if (fromMs !== undefined && atMs < fromMs) continue;
+    if (toMs !== undefined && atMs > toMs) continue;
     inPeriod.push({ name, hash: sha256Hex(content), record, nowMs });
   }
   // Chain order within one evaluation time: a later record supersedes an earlier one.

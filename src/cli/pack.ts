@@ -8,6 +8,7 @@ import {
   openEvidenceStore,
   PackExportError,
   PackFormatError,
+  periodBoundary,
   verifyPackBytes,
   vigilVersion,
 } from "../app/index.js";
@@ -87,8 +88,13 @@ export async function exportCommand(argv: readonly string[], io: CliIo): Promise
     const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
     try {
       const result = await evidencePack(store, catalogue, {
-        ...(typeof values.from === "string" ? { from: values.from } : {}),
-        ...(typeof values.to === "string" ? { to: values.to } : {}),
+        // A date alone means its start (--from) or its end (--to), as for vigil report.
+        ...(typeof values.from === "string"
+          ? { from: periodBoundary(values.from, "--from", "start") as string }
+          : {}),
+        ...(typeof values.to === "string"
+          ? { to: periodBoundary(values.to, "--to", "end") as string }
+          : {}),
         generatedAt: new Date(io.now()).toISOString(),
         vigilVersion: vigilVersion(),
         waivers,

@@ -161,6 +161,28 @@ describe("vigil export and vigil verify --pack", () => {
     expect(io.err.join("")).toMatch(/unreadable: not a readable zip/);
   });
 
+  it("reads a --to date as the end of that day, and the pack's report covers the pack's records", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const dated = join(dir, "dated.zip");
+    const io = bufferIo();
+
+    const code = await exportCommand(
+      ["--store-dir", join(dir, "store"), "--from", "2000-01-01", "--to", today, "--out", dated],
+      io,
+    );
+
+    expect(code, io.err.join("")).toBe(0);
+    const entries = unzipSync(readFileSync(dated));
+    const records = Object.keys(entries).filter((p) => p.startsWith("ledger/"));
+    const model = JSON.parse(new TextDecoder().decode(entries["reports/evidence-all.json"])) as {
+      ledger: { recordsInPeriod: number };
+      summary: { total: number };
+    };
+    expect(records).toHaveLength(12);
+    expect(model.ledger.recordsInPeriod).toBe(12);
+    expect(model.summary.total).toBeGreaterThan(100);
+  });
+
   it("exits 2 when export is given no --out", async () => {
     const io = bufferIo();
 
