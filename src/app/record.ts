@@ -9,6 +9,7 @@ import {
   canonicalJson,
   controlHash,
   type Finding,
+  isControlEnabled,
   type Observation,
   type SnapshotRef,
   sha256Hex,
@@ -127,6 +128,9 @@ export async function recordScan(
     findingsOf.set(label, [...(findingsOf.get(label) ?? []), finding]);
   }
   const result: RecordedScan = { records: [], snapshotsCreated: 0, transitions: [] };
+  const controlsInForce = new Set(
+    catalogue.controls.filter((c) => isControlEnabled(c, options.config)).map((c) => c.control.id),
+  );
   const seen = new Set(byTarget.flatMap((t) => t.observations.map((o) => o.id)));
   for (const { label, observations, complete, scopes, deleted, owner } of byTarget) {
     const mine = findingsOf.get(label) ?? [];
@@ -166,6 +170,7 @@ export async function recordScan(
       result.transitions.push(
         ...(await store.applyFindings(scope, options.runId, options.now, list, {
           target: owner ?? label,
+          controlsInForce,
           ...(complete === true ? { goneUnlessSeen: seen } : {}),
           ...(deleted !== undefined && deleted.length > 0
             ? { deletedResourceIds: [...deleted] }

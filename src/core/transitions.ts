@@ -91,6 +91,12 @@ export interface ComputeTransitionsOptions {
    * declare it deleted, so a target that failed, or another target sharing the scope, never does.
    */
   goneUnlessSeen?: ReadonlySet<string>;
+  /**
+   * The controls the run evaluates (the catalogue's, less those the config disables). A row of
+   * another control (disabled, or removed from the catalogue) no longer holds anything: it becomes
+   * `not_applicable`, so that a disabled control stops failing the gate.
+   */
+  controlsInForce?: ReadonlySet<string>;
 }
 
 /** What {@link computeTransitions} returns. */
@@ -249,6 +255,33 @@ export function computeTransitions(
           resourceDeleted: true,
         });
       }
+    }
+  }
+
+  if (options.controlsInForce !== undefined) {
+    const inForce = options.controlsInForce;
+    for (const [key, row] of state) {
+      if (inForce.has(row.controlId) || row.status === "not_applicable" || isCurrent(row)) continue;
+      state.set(key, {
+        ...row,
+        status: "not_applicable",
+        lastChanged: observedAt,
+        lastRun: runId,
+      });
+      const kind =
+        row.status === "fail" ? "resolved" : row.status === "error" ? "error-cleared" : undefined;
+      if (kind !== undefined)
+        transitions.push({
+          kind,
+          scope,
+          controlId: row.controlId,
+          resourceId: row.resourceId,
+          from: row.status,
+          to: "not_applicable",
+          severity: row.severity,
+          runId,
+          at: observedAt,
+        });
     }
   }
 

@@ -25,6 +25,7 @@ export interface ApplyFindingsOptions {
   /** The target the findings come from, and what a complete collection of it saw (see `computeTransitions`). */
   target?: string;
   goneUnlessSeen?: ReadonlySet<string>;
+  controlsInForce?: ReadonlySet<string>;
   /**
    * Called with the transitions after they are computed and before any row is written (the
    * notifications outbox): when it throws, nothing is written.
@@ -134,6 +135,7 @@ export function createFindingStore(table: TableClient): FindingStore {
         ...(options.deletedResourceIds ? { deletedResourceIds: options.deletedResourceIds } : {}),
         ...(options.target !== undefined ? { target: options.target } : {}),
         ...(options.goneUnlessSeen ? { goneUnlessSeen: options.goneUnlessSeen } : {}),
+        ...(options.controlsInForce ? { controlsInForce: options.controlsInForce } : {}),
       });
 
       if (options.beforeWrite !== undefined) await options.beforeWrite(transitions);

@@ -417,3 +417,42 @@ describe("computeTransitions: a deleted resource takes its children along", () =
     ]);
   });
 });
+
+describe("computeTransitions: controls no longer in force", () => {
+  it("turns a disabled control's rows not_applicable, resolving its failure, once", () => {
+    const first = computeTransitions(
+      [],
+      [finding("fail"), finding("pass", { controlId: "other-control" })],
+      { runId: "run-1", observedAt: day(1), scope: SCOPE },
+    ).rows;
+    const options = {
+      runId: "run-2",
+      observedAt: day(2),
+      scope: SCOPE,
+      controlsInForce: new Set(["other-control"]),
+    };
+
+    const { rows, transitions } = computeTransitions(
+      first,
+      [finding("pass", { controlId: "other-control" })],
+      options,
+    );
+    const again = computeTransitions(
+      rows,
+      [finding("pass", { controlId: "other-control" })],
+      options,
+    );
+
+    expect(transitions).toEqual([
+      expect.objectContaining({
+        kind: "resolved",
+        controlId: "storage-https-only",
+        from: "fail",
+        to: "not_applicable",
+      }),
+    ]);
+    expect(rows.find((r) => r.controlId === "storage-https-only")?.status).toBe("not_applicable");
+    expect(rows.find((r) => r.controlId === "other-control")?.status).toBe("pass");
+    expect(again.transitions).toEqual([]);
+  });
+});
