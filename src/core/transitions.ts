@@ -227,63 +227,43 @@ export function computeTransitions(
     for (const row of state.values())
       if (row.target === target && !goneUnlessSeen.has(row.resourceId)) deleted.add(row.resourceId);
   }
-  if (deleted.size > 0) {
-    for (const [key, row] of state) {
-      if (!deleted.has(row.resourceId) || latest.has(key) || isCurrent(row)) continue;
-      if (row.deletedAt !== undefined) continue;
-      const next: StateRow = {
-        ...row,
-        status: "not_applicable",
-        lastChanged: row.status === "not_applicable" ? row.lastChanged : observedAt,
-        lastRun: runId,
-        deletedAt: observedAt,
-      };
-      state.set(key, next);
-      const kind =
-        row.status === "fail" ? "resolved" : row.status === "error" ? "error-cleared" : undefined;
-      if (kind !== undefined) {
-        transitions.push({
-          kind,
-          scope,
-          controlId: row.controlId,
-          resourceId: row.resourceId,
-          from: row.status,
-          to: "not_applicable",
-          severity: row.severity,
-          runId,
-          at: observedAt,
-          resourceDeleted: true,
-        });
-      }
-    }
+  /** Retire a row that no longer holds anything: its resource is gone, or its control is. */
+  const retire = (key: string, row: StateRow, deletedAt?: string) => {
+    state.set(key, {
+      ...row,
+      status: "not_applicable",
+      lastChanged: row.status === "not_applicable" ? row.lastChanged : observedAt,
+      lastRun: runId,
+      ...(deletedAt !== undefined ? { deletedAt } : {}),
+    });
+    const kind =
+      row.status === "fail" ? "resolved" : row.status === "error" ? "error-cleared" : undefined;
+    if (kind !== undefined)
+      transitions.push({
+        kind,
+        scope,
+        controlId: row.controlId,
+        resourceId: row.resourceId,
+        from: row.status,
+        to: "not_applicable",
+        severity: row.severity,
+        runId,
+        at: observedAt,
+        ...(deletedAt !== undefined ? { resourceDeleted: true as const } : {}),
+      });
+  };
+
+  for (const [key, row] of state) {
+    if (!deleted.has(row.resourceId) || latest.has(key) || isCurrent(row)) continue;
+    if (row.deletedAt === undefined) retire(key, row, observedAt);
   }
 
-  if (options.controlsInForce !== undefined) {
-    const inForce = options.controlsInForce;
-    for (const [key, row] of state) {
-      if (inForce.has(row.controlId) || row.status === "not_applicable" || isCurrent(row)) continue;
-      state.set(key, {
-        ...row,
-        status: "not_applicable",
-        lastChanged: observedAt,
-        lastRun: runId,
-      });
-      const kind =
-        row.status === "fail" ? "resolved" : row.status === "error" ? "error-cleared" : undefined;
-      if (kind !== undefined)
-        transitions.push({
-          kind,
-          scope,
-          controlId: row.controlId,
-          resourceId: row.resourceId,
-          from: row.status,
-          to: "not_applicable",
-          severity: row.severity,
-          runId,
-          at: observedAt,
-        });
-    }
-  }
+  // A row of a control the run does not evaluate (disabled, or gone from the catalogue).
+  const inForce = options.controlsInForce;
+  if (inForce !== undefined)
+    for (const [key, row] of state)
+      if (!inForce.has(row.controlId) && row.status !== "not_applicable" && !isCurrent(row))
+        retire(key, row);
 
   const rows = [...state.values()].sort(compareRows);
   transitions.sort(compareRows);
