@@ -75,8 +75,12 @@ export async function startLocalStore(options: StartLocalStoreOptions = {}): Pro
     args.push("--location", location);
   }
 
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  // An orphaned Azurite would hold its folder and ports after this process ends.
+  // An orphaned Azurite would hold its folder and ports after this process ends. On a normal exit
+  // the handler below kills it; when this process is killed outright (SIGKILL), the pipe on
+  // Azurite's stdin closes and the guard loaded before Azurite exits it.
+  const child = spawn(process.execPath, ["--import", PARENT_GUARD, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
 
@@ -110,6 +114,10 @@ export async function startLocalStore(options: StartLocalStoreOptions = {}): Pro
     },
   };
 }
+
+/** Loaded into the Azurite process: it exits when its parent's end of the stdin pipe closes. */
+const PARENT_GUARD =
+  "data:text/javascript,process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>process.exit(0));process.stdin.resume();";
 
 /** The path of Azurite's command-line entry (`bin.azurite` of its package.json). */
 function azuriteBin(): string {
