@@ -141,9 +141,9 @@ export function compareOrdered(a: unknown, b: unknown): number {
     const lb = b.toUpperCase();
     return la < lb ? -1 : la > lb ? 1 : 0;
   }
-  throw new RuleEvaluationError(
-    `cannot order ${typeName(a)} ${preview(a)} against ${typeName(b)} ${preview(b)}`,
-  );
+  const side = (v: unknown) =>
+    v === undefined ? "a missing value" : `${typeName(v)} ${preview(v)}`;
+  throw new RuleEvaluationError(`cannot order ${side(a)} against ${side(b)}`);
 }
 
 /** A short rendering of a value for messages and reasons; never walks more than it shows. */
