@@ -147,7 +147,8 @@ export interface FixtureCoverage {
   counts: Record<Status, number>;
 }
 
-const FIXTURE_NAME = /^(pass|fail|error|waived|not_applicable)\.[a-z0-9]+(-[a-z0-9]+)*\.json$/;
+// No `waived.` fixtures: fixtures run without waivers, so such a fixture could never pass.
+const FIXTURE_NAME = /^(pass|fail|error|not_applicable)\.[a-z0-9]+(-[a-z0-9]+)*\.json$/;
 const DEFAULT_FIXTURE_NOW = "2026-11-23T06:00:00Z";
 
 interface FixtureFile {
@@ -211,7 +212,8 @@ function runFixture(catalogue: Catalogue, controlId: string, path: string): Fixt
       expected: undefined,
       actual: undefined,
       ok: false,
-      detail: "fixture name must be <status>.<kebab-case-name>.json",
+      detail:
+        "fixture name must be <status>.<kebab-case-name>.json, status pass, fail, error or not_applicable",
     };
   }
   const expected = nameMatch[1] as Status;
@@ -243,6 +245,18 @@ function runFixture(catalogue: Catalogue, controlId: string, path: string): Fixt
       actual: undefined,
       ok: false,
       detail: "'parameters' must be an object",
+    };
+  }
+  const unknown = Object.keys(parameters ?? {}).filter(
+    (p) => !Object.hasOwn(compiled.control.parameters ?? {}, p),
+  );
+  if (unknown.length > 0) {
+    return {
+      ...base,
+      expected,
+      actual: undefined,
+      ok: false,
+      detail: `'parameters' names ${unknown.map((p) => `'${p}'`).join(", ")}, which the control does not declare (it declares ${Object.keys(compiled.control.parameters ?? {}).join(", ") || "none"})`,
     };
   }
   if (problem !== undefined && expected !== "error") {

@@ -237,6 +237,36 @@ describe("vigil (CLI)", () => {
     expect(run.stdout).toContain("MISS");
     expect(run.stdout).toContain("1 passed, 1 failed");
   });
+
+  it("tests fixtures: a misspelt parameter and a waived. fixture are misses, not silent passes", () => {
+    const dir = tempDir();
+    const folder = "backup-encryption/postgresql-geo-redundant-backup-enabled";
+    writeTree(dir, {
+      [`${folder}/control.json`]: makeControl(),
+      [`${folder}/fixtures/pass.enabled.json`]: {
+        description: "passes, but names a parameter the control does not have",
+        parameters: { maxAgeHour: 3 },
+        observation: pgServer("b", { backup: { geoRedundantBackup: "Enabled" } }),
+      },
+      [`${folder}/fixtures/fail.disabled.json`]: {
+        description: "fails",
+        observation: pgServer("b", { backup: { geoRedundantBackup: "Disabled" } }),
+      },
+      [`${folder}/fixtures/waived.disabled.json`]: {
+        description: "fixtures run without waivers",
+        observation: pgServer("b", { backup: { geoRedundantBackup: "Disabled" } }),
+      },
+    });
+
+    const run = vigil(["policies", "test", "--controls", dir]);
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      "'parameters' names 'maxAgeHour', which the control does not declare",
+    );
+    expect(run.stdout).toMatch(/MISS .*waived\.disabled\.json/);
+    expect(run.stdout).toContain("1 passed, 2 failed");
+  });
 });
 
 describe("the demo estate", () => {
