@@ -600,6 +600,14 @@ function describeEmulator(emulator: RunningEmulator, seedDir: string): string {
       (e) =>
         `  TLS ${e.name.padEnd(19)} ${e.host}:${e.port} (${e.hosts.join(", ")}; ${e.protocols.join(", ")})`,
     ),
+    ...(Object.keys(emulator.connectTo).length > 0
+      ? [
+          "  tls.connectTo (the addresses the Services publish, and where they really listen):",
+          ...Object.entries(emulator.connectTo)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([from, to]) => `    ${from.padEnd(26)} -> ${to}`),
+        ]
+      : []),
     `  bearer token            ${emulator.token}`,
     "  CA certificate (trust it for HTTPS to the endpoints above):",
     emulator.caPem.trimEnd(),
