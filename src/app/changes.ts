@@ -10,6 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { formatInstant, InputError, type Target } from "../core/index.js";
+import { isObject, parseMessageJson } from "./message-json.js";
 import type { AppRuntime } from "./runtime.js";
 import { type ScanTargetMessage, type ScanTargetResult, scanTarget } from "./sweep.js";
 
@@ -146,7 +147,7 @@ export function parseAuditEnvelope(value: unknown): {
   records: { index: number; record: AuditRecord }[];
   rejected: { index: number; reason: string }[];
 } {
-  const envelope = typeof value === "string" ? parseJson(value) : value;
+  const envelope = typeof value === "string" ? parseMessageJson(value, "text") : value;
   if (!isObject(envelope) || !Array.isArray(envelope.records))
     throw new InputError('a diagnostic log batch must be an object with a "records" array', {
       pointer: "/records",
@@ -259,7 +260,7 @@ async function runOneTarget(rt: AppRuntime, message: ScanTargetMessage): Promise
 }
 
 function parseAuditEvent(log: string): AuditEvent {
-  const event = parseJson(log);
+  const event = parseMessageJson(log, "text");
   if (!isObject(event)) throw new InputError("properties.log is not a JSON object");
   if (event.kind !== undefined && event.kind !== "Event")
     throw new InputError(`properties.log is a ${String(event.kind)}, not an audit Event`);
@@ -269,18 +270,6 @@ function parseAuditEvent(log: string): AuditEvent {
   if (event.objectRef !== undefined && !isObject(event.objectRef))
     throw new InputError("the audit event's objectRef is not an object");
   return event as unknown as AuditEvent;
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new InputError("the text is not JSON", {}, { cause: error });
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -603,22 +603,18 @@ export function sinksFromEnvironment(
     );
   if (url !== undefined && secret !== undefined)
     sinks.push(
-      createWebhookSink({ name: "default", url: httpsUrl(url, "VIGIL_WEBHOOK_URL", env), secret }),
+      createWebhookSink({ name: "default", url: httpsUrl(url, "VIGIL_WEBHOOK_URL"), secret }),
     );
   const teams = nonEmpty(env.VIGIL_TEAMS_WEBHOOK_URL);
   if (teams !== undefined)
     sinks.push(
-      createTeamsSink({ name: "default", url: httpsUrl(teams, "VIGIL_TEAMS_WEBHOOK_URL", env) }),
+      createTeamsSink({ name: "default", url: httpsUrl(teams, "VIGIL_TEAMS_WEBHOOK_URL") }),
     );
   return sinks;
 }
 
 /** A sink URL: https, or http only to loopback (local receivers and tests). */
-function httpsUrl(
-  value: string,
-  setting: string,
-  _env: Readonly<Record<string, string | undefined>>,
-): string {
+function httpsUrl(value: string, setting: string): string {
   let url: URL;
   try {
     url = new URL(value);

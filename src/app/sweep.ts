@@ -21,6 +21,7 @@ import {
   type Transition,
 } from "../core/index.js";
 import { collectTarget, planTargets, targetLabel, targetScopes } from "./collect.js";
+import { isObject, parseMessageJson } from "./message-json.js";
 import { type RecordedScan, recordScan } from "./record.js";
 import type { AppRuntime } from "./runtime.js";
 import { scanObservations } from "./scan.js";
@@ -215,7 +216,8 @@ export async function failTarget(
  * @throws InputError naming the field that is wrong
  */
 export function parseScanTargetMessage(value: unknown): ScanTargetMessage {
-  const message = typeof value === "string" ? parseJson(value, "scan-targets message") : value;
+  const message =
+    typeof value === "string" ? parseMessageJson(value, "scan-targets message") : value;
   if (!isObject(message)) throw new InputError("a scan-targets message must be a JSON object");
   if (message.v !== 1)
     throw new InputError(`scan-targets message version ${String(message.v)} is not 1`, {
@@ -249,7 +251,8 @@ export function parseScanTargetMessage(value: unknown): ScanTargetMessage {
 
 /** Parse a `notifications` message. @throws InputError naming the field that is wrong */
 export function parseNotifyMessage(value: unknown): NotifyMessage {
-  const message = typeof value === "string" ? parseJson(value, "notifications message") : value;
+  const message =
+    typeof value === "string" ? parseMessageJson(value, "notifications message") : value;
   if (!isObject(message)) throw new InputError("a notifications message must be a JSON object");
   if (message.v !== 1)
     throw new InputError(`notifications message version ${String(message.v)} is not 1`, {
@@ -442,18 +445,6 @@ function parseTarget(value: unknown): Target {
         pointer: "/target/kind",
       });
   }
-}
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`the ${what} is not JSON`, {}, { cause: error });
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The catalogue's title of a control, for digests (the id when the control is unknown). */

@@ -8,7 +8,7 @@
  * and the sweep timer.
  */
 
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join, resolve } from "node:path";
@@ -17,6 +17,7 @@ import func, { type HttpResponseInit } from "@azure/functions";
 import {
   type AppRuntime,
   type AppStore,
+  authFailureResponse,
   authSettingsFromEnvironment,
   createAuthenticator,
   decideGate,
@@ -111,29 +112,32 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   } = await loadFunctions();
   const log = options.log ?? (() => {});
   const env = options.env ?? {};
-  const authenticate = createAuthenticator({
-    ...authSettingsFromEnvironment(env),
-    functionKeys: [options.functionKey],
-  });
-  setFunctionsHost({ rt, authenticate });
-
-  const keyDigest = createHash("sha256").update(options.functionKey).digest();
-  /** The request's key problem, as the Functions host would answer it; undefined when it is right. */
-  const keyProblem = (request: IncomingMessage, url: URL): string | undefined => {
-    const given = headerOf(request, "x-functions-key") ?? url.searchParams.get("code");
-    if (given === null || given === undefined || given === "") return "missing_key";
-    const digest = createHash("sha256").update(given).digest();
-    return timingSafeEqual(digest, keyDigest) ? undefined : "invalid_key";
-  };
-  const refuseKey = (response: ServerResponse, code: string) =>
-    fail(
-      response,
-      401,
-      code,
-      code === "missing_key"
-        ? "send the function key as x-functions-key or ?code="
-        : "the function key is not this host's",
+  // As in Azure: the host checks the function key before a handler runs, and the handler checks
+  // the Entra token (when configured). Both checks are the authenticator's.
+  setFunctionsHost({ rt, authenticate: createAuthenticator(authSettingsFromEnvironment(env)) });
+  const checkKey = createAuthenticator({ functionKeys: [options.functionKey] });
+  /** Answers 401 and resolves to false when the request lacks this host's function key. */
+  const keyAccepted = async (
+    request: IncomingMessage,
+    url: URL,
+    response: ServerResponse,
+  ): Promise<boolean> => {
+    const result = await checkKey(
+      {
+        headers: { get: (name) => headerOf(request, name.toLowerCase()) ?? null },
+        query: url.searchParams,
+      },
+      undefined,
     );
+    if (result.ok) return true;
+    const refused = authFailureResponse(result);
+    response.statusCode = refused.status;
+    for (const [name, value] of Object.entries(refused.headers)) response.setHeader(name, value);
+    response.setHeader("content-type", "application/json; charset=utf-8");
+    response.setHeader("cache-control", "no-store");
+    response.end(JSON.stringify(refused.jsonBody));
+    return false;
+  };
 
   let stopping = false;
   const inFlight = new Set<Promise<unknown>>();
@@ -155,8 +159,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     const path = url.pathname.replace(/\/+$/, "");
     if (path === "/runtime/webhooks/eventgrid" || path === "/runtime/webhooks/eventhub") {
       if (request.method !== "POST") return fail(response, 405, "method_not_allowed", "POST only");
-      const problem = keyProblem(request, url);
-      if (problem !== undefined) return refuseKey(response, problem);
+      if (!(await keyAccepted(request, url, response))) return;
       const body = await readBody(request);
       if (body === undefined) return fail(response, 413, "too_large", "the body is over 1 MB");
       if (path === "/runtime/webhooks/eventgrid") return eventGrid(url, request, body, response);
@@ -174,8 +177,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         : fail(response, 404, "not_found", "no such route");
     }
     // The Functions host checks keys before the handler runs; so does this one.
-    const problem = fn.options.authLevel === "anonymous" ? undefined : keyProblem(request, url);
-    if (problem !== undefined) return refuseKey(response, problem);
+    if (fn.options.authLevel !== "anonymous" && !(await keyAccepted(request, url, response)))
+      return;
     const httpRequest = new HttpRequest({
       method: request.method ?? "GET",
       url: `http://localhost${request.url ?? "/"}`,
