@@ -40,6 +40,8 @@ async function expectSameVerdicts(server: TestServer): Promise<void> {
 
 describe.runIf(hasTestssl)(
   "probeTlsEndpoint agrees with testssl (only where testssl is installed)",
+  // One testssl run takes about 10 s alone and close to a minute on a busy 2-core machine.
+  { timeout: 180_000 },
   () => {
     beforeAll(() => {
       certificate = createCertificateAuthority().issue({
