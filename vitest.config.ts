@@ -31,6 +31,16 @@ export default defineConfig({
       },
       {
         test: {
+          // Fault storms, killed processes, a restarted Azurite, fuzzing and hostile input:
+          // `npm run test:resilience`, which .ci/run runs after the suite.
+          name: "resilience",
+          include: ["test/resilience/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        test: {
           name: "conformance",
           include: ["test/conformance/**/*.test.ts"],
         },
