@@ -433,6 +433,9 @@ export class TemplateEvaluator {
           .toString("hex")
           .replace(/[^a-z]/g, (d) => String.fromCharCode(97 + Number.parseInt(d, 16)))
           .slice(0, 13);
+      case "utcnow":
+        // Allowed only in a parameter's default; a fixed instant keeps the evaluation repeatable.
+        return "20261123T060000Z";
       case "guid": {
         const h = stableHash(args).toString("hex");
         return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
@@ -511,19 +514,59 @@ export function evaluateResources(evaluator: TemplateEvaluator): EvaluatedResour
 export interface TemplateObservationsOptions {
   /** Parameter values instead of the defaults. */
   parameters?: Record<string, unknown>;
-  /**
-   * `az storage container immutability-policy lock` has run for every container policy (a policy
-   * is always created Unlocked; locking is a separate, irreversible step).
-   */
-  lockRetentionPolicies?: boolean;
   /** When the observations say they were made. */
   observedAt?: string;
+  /**
+   * The text of infra/scripts/retention-policies.sh: a deployment script running exactly it sets
+   * the containers' policies. Without it, only declared `immutabilityPolicies` resources count.
+   */
+  retentionScript?: string;
 }
 
 const STORAGE = "Microsoft.Storage/storageAccounts";
 const BLOB_SERVICE = `${STORAGE}/blobServices`;
 const CONTAINER = `${BLOB_SERVICE}/containers`;
 const POLICY = `${CONTAINER}/immutabilityPolicies`;
+const DEPLOYMENT_SCRIPT = "Microsoft.Resources/deploymentScripts";
+
+/** A container's retention policy as the template leaves it. */
+interface DeclaredPolicy {
+  immutabilityPeriodSinceCreationInDays: number;
+  state: "Locked" | "Unlocked";
+}
+
+/**
+ * The retention policies main.json's deployment script leaves behind (infra/scripts/
+ * retention-policies.sh, whose behaviour test/unit/infra/retention-script.test.ts checks against a
+ * stand-in `az`): for each `container=days` pair of its `RETENTION` variable, a policy of those
+ * days in the state `POLICY_STATE` names. Only a script that runs that exact script counts.
+ */
+function scriptedPolicies(
+  resources: readonly EvaluatedResource[],
+  script: string,
+): Map<string, DeclaredPolicy> {
+  const policies = new Map<string, DeclaredPolicy>();
+  for (const r of resources.filter((x) => x.type === DEPLOYMENT_SCRIPT)) {
+    const properties = (r.body.properties ?? {}) as Record<string, unknown>;
+    if (properties.scriptContent !== script) continue;
+    const variables = new Map(
+      ((properties.environmentVariables ?? []) as { name: string; value: unknown }[]).map((v) => [
+        v.name,
+        String(v.value),
+      ]),
+    );
+    const state = variables.get("POLICY_STATE") === "Unlocked" ? "Unlocked" : "Locked";
+    const account = variables.get("ACCOUNT");
+    for (const pair of (variables.get("RETENTION") ?? "").split(/\s+/).filter(Boolean)) {
+      const [container, days] = pair.split("=");
+      policies.set(`${account}/${container}`.toLowerCase(), {
+        immutabilityPeriodSinceCreationInDays: Number(days),
+        state,
+      });
+    }
+  }
+  return policies;
+}
 
 /**
  * The observations vigil's ARM collector would make of what the template deploys: each storage
@@ -573,21 +616,26 @@ export function templateObservations(
       source: { ...source, apiVersion: String(body.apiVersion) },
     });
   }
+  const scripts =
+    options.retentionScript === undefined
+      ? new Map<string, DeclaredPolicy>()
+      : scriptedPolicies(resources, options.retentionScript);
   for (const r of resources.filter((x) => x.type === CONTAINER)) {
     const accountId = r.id.split("/blobServices/")[0] as string;
     const account = byId.get(accountId.toLowerCase());
-    const policy = child(r.id, POLICY, "default");
+    const declared = child(r.id, POLICY, "default");
+    const scripted = scripts.get(`${account?.name}/${r.name.split("/").at(-1)}`.toLowerCase());
     const accountProperties = (account?.body.properties ?? {}) as Record<string, unknown>;
     const properties: Record<string, unknown> = {
       ...((r.body.properties as object | undefined) ?? {}),
-      hasImmutabilityPolicy: policy !== undefined,
+      hasImmutabilityPolicy: declared !== undefined || scripted !== undefined,
     };
-    if (policy !== undefined)
+    // The script runs after the template's own resources, so what it sets is what stays. A
+    // declared policy alone is created Unlocked: ARM cannot create one Locked.
+    if (scripted !== undefined) properties.immutabilityPolicy = { properties: { ...scripted } };
+    else if (declared !== undefined)
       properties.immutabilityPolicy = {
-        properties: {
-          ...(policy.body.properties as object),
-          state: options.lockRetentionPolicies === true ? "Locked" : "Unlocked",
-        },
+        properties: { ...(declared.body.properties as object), state: "Unlocked" },
       };
     const gaps: Gap[] = [
       {

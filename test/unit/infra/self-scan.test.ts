@@ -2,6 +2,7 @@
  * vigil judges its own deployment: the resources infra/main.json declares, as observations in
  * vigil's ARM wire shape, evaluated by the whole catalogue.
  */
+import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -14,9 +15,15 @@ const NOW_MS = Date.parse("2026-11-23T06:00:00Z");
 
 const catalogue = loadCatalogue();
 const main = readTemplate(join(ROOT, "infra", "main.json"));
+const retentionScript = readFileSync(
+  join(ROOT, "infra", "scripts", "retention-policies.sh"),
+  "utf8",
+);
 
-function scan(options: Parameters<typeof templateObservations>[1]): Finding[] {
-  return evaluate(catalogue, templateObservations(main, options), { nowMs: NOW_MS });
+function scan(parameters: Record<string, unknown> = {}): Finding[] {
+  return evaluate(catalogue, templateObservations(main, { parameters, retentionScript }), {
+    nowMs: NOW_MS,
+  });
 }
 
 function byStatus(findings: readonly Finding[], status: Finding["status"]): string[] {
@@ -28,7 +35,7 @@ function byStatus(findings: readonly Finding[], status: Finding["status"]): stri
 
 describe("templateObservations over infra/main.json", () => {
   it("observes both storage accounts and the three retention containers", () => {
-    const observations = templateObservations(main, {});
+    const observations = templateObservations(main, { retentionScript });
 
     const types = observations.map((o) => o.type);
     expect(types.filter((t) => t === "Microsoft.Storage/storageAccounts")).toHaveLength(2);
@@ -41,14 +48,14 @@ describe("templateObservations over infra/main.json", () => {
     expect(types).toContain("Microsoft.Web/sites");
   });
 
-  it("fails nothing once the retention policies are locked, as docs/deploy.md tells", () => {
-    const findings = scan({ lockRetentionPolicies: true });
+  it("fails nothing as deployed with its defaults: the retention script locks the policies", () => {
+    const findings = scan();
 
     expect(byStatus(findings, "fail")).toEqual([]);
   });
 
   it("passes the storage controls on vigil's own evidence account", () => {
-    const findings = scan({ lockRetentionPolicies: true });
+    const findings = scan();
 
     const passed = new Set(findings.filter((f) => f.status === "pass").map((f) => f.controlId));
     // The controls that really ran on what the template declares, not only "no failure".
@@ -75,15 +82,15 @@ describe("templateObservations over infra/main.json", () => {
   });
 
   it("reports error, not pass, for the newest-blob control a template cannot answer", () => {
-    const findings = scan({ lockRetentionPolicies: true });
+    const findings = scan();
 
     expect(new Set(findings.filter((f) => f.status === "error").map((f) => f.controlId))).toEqual(
       new Set(["storage-backup-container-recent-blob"]),
     );
   });
 
-  it("fails immutability until the policies are locked: Unlocked is not WORM", () => {
-    const findings = scan({ lockRetentionPolicies: false });
+  it("fails immutability when deployed with retentionPolicyState Unlocked: not WORM", () => {
+    const findings = scan({ retentionPolicyState: "Unlocked" });
 
     expect(byStatus(findings, "fail")).toEqual([
       expect.stringMatching(/^storage-backup-container-immutable .*eventgrid-deadletter$/),
@@ -93,18 +100,27 @@ describe("templateObservations over infra/main.json", () => {
   });
 
   it("fails immutability when the evidence retention is shorter than the control asks", () => {
-    const findings = scan({
-      lockRetentionPolicies: true,
-      parameters: { evidenceRetentionDays: 7 },
-    });
+    const findings = scan({ evidenceRetentionDays: 7 });
 
     expect(byStatus(findings, "fail")).toEqual([
       expect.stringMatching(/^storage-backup-container-immutable .*evidence$/),
     ]);
   });
 
+  it("fails immutability when the deployment script is not the committed retention script", () => {
+    const findings = evaluate(
+      catalogue,
+      templateObservations(main, { retentionScript: `${retentionScript}\n# edited` }),
+      { nowMs: NOW_MS },
+    );
+
+    expect(
+      byStatus(findings, "fail").filter((f) => f.startsWith("storage-backup-container-immutable")),
+    ).toHaveLength(3);
+  });
+
   it("takes the backup controls off vigil's account when its backup tag is dropped", () => {
-    const findings = scan({ lockRetentionPolicies: true, parameters: { evidenceStorageTags: {} } });
+    const findings = scan({ evidenceStorageTags: {} });
 
     const passed = new Set(findings.filter((f) => f.status === "pass").map((f) => f.controlId));
     expect(passed.has("storage-backup-account-versioning-enabled")).toBe(false);
