@@ -10,7 +10,7 @@
 
 import { createHash } from "node:crypto";
 import { formatInstant, InputError, type Target } from "../core/index.js";
-import { isObject, parseMessageJson } from "./message-json.js";
+import { describeValue, isObject, parseMessageJson } from "./message-json.js";
 import type { AppRuntime } from "./runtime.js";
 import { type ScanTargetMessage, type ScanTargetResult, scanTarget } from "./sweep.js";
 
@@ -102,7 +102,7 @@ export interface AuditRecord {
 }
 
 /** The audit event fields vigil reads. */
-interface AuditEvent {
+export interface AuditEvent {
   auditID: string;
   verb: string;
   stage?: string;
@@ -259,16 +259,28 @@ async function runOneTarget(rt: AppRuntime, message: ScanTargetMessage): Promise
   return scanTarget(rt, { ...message, now: run?.now ?? message.now });
 }
 
-function parseAuditEvent(log: string): AuditEvent {
+/**
+ * Read the Kubernetes audit event a record carries in `properties.log`.
+ * @throws InputError naming the field of the audit event that is wrong
+ */
+export function parseAuditEvent(log: string): AuditEvent {
   const event = parseMessageJson(log, "text");
-  if (!isObject(event)) throw new InputError("properties.log is not a JSON object");
+  if (!isObject(event))
+    throw new InputError("properties.log is not a JSON object", { pointer: "/properties/log" });
   if (event.kind !== undefined && event.kind !== "Event")
-    throw new InputError(`properties.log is a ${String(event.kind)}, not an audit Event`);
+    throw new InputError(`properties.log is a ${describeValue(event.kind)}, not an audit Event`, {
+      pointer: "/properties/log/kind",
+    });
   if (typeof event.auditID !== "string" || event.auditID === "")
-    throw new InputError("the audit event has no auditID");
-  if (typeof event.verb !== "string") throw new InputError("the audit event has no verb");
+    throw new InputError("the audit event has no auditID", {
+      pointer: "/properties/log/auditID",
+    });
+  if (typeof event.verb !== "string")
+    throw new InputError("the audit event has no verb", { pointer: "/properties/log/verb" });
   if (event.objectRef !== undefined && !isObject(event.objectRef))
-    throw new InputError("the audit event's objectRef is not an object");
+    throw new InputError("the audit event's objectRef is not an object", {
+      pointer: "/properties/log/objectRef",
+    });
   return event as unknown as AuditEvent;
 }
 

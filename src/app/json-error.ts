@@ -56,62 +56,62 @@ export function locateJsonError(text: string): number | undefined {
     if (m === null || m[0] === "" || m[0] === "-") fail();
     i += (m as RegExpExecArray)[0].length;
   };
+  // Iterative, with an explicit stack of open containers: a recursive descent would overflow
+  // the call stack on deeply nested input (`[[[[…`), which is exactly the input to report on.
   const value = (): void => {
+    const open: ("{" | "[")[] = [];
+    for (;;) {
+      ws();
+      const ch = text[i];
+      if (ch === "{") {
+        i += 1;
+        ws();
+        if (text[i] === "}") i += 1;
+        else {
+          member();
+          open.push("{");
+          continue;
+        }
+      } else if (ch === "[") {
+        i += 1;
+        ws();
+        if (text[i] === "]") i += 1;
+        else {
+          open.push("[");
+          continue;
+        }
+      } else if (ch === '"') string();
+      else if (ch === "t") literal("true");
+      else if (ch === "f") literal("false");
+      else if (ch === "n") literal("null");
+      else number();
+      // A value is complete: close every container it completes, then expect the next value.
+      for (;;) {
+        const top = open.at(-1);
+        if (top === undefined) return;
+        ws();
+        if (text[i] === ",") {
+          i += 1;
+          if (top === "{") member();
+          break;
+        }
+        if (text[i] === (top === "{" ? "}" : "]")) {
+          i += 1;
+          open.pop();
+          continue;
+        }
+        fail();
+      }
+    }
+  };
+  /** A member's key and colon; its value follows. */
+  const member = () => {
     ws();
-    const ch = text[i];
-    if (ch === "{") {
-      i += 1;
-      ws();
-      if (text[i] === "}") {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') fail();
-        string();
-        ws();
-        if (text[i] !== ":") fail();
-        i += 1;
-        value();
-        ws();
-        if (text[i] === ",") {
-          i += 1;
-          continue;
-        }
-        if (text[i] === "}") {
-          i += 1;
-          return;
-        }
-        fail();
-      }
-    }
-    if (ch === "[") {
-      i += 1;
-      ws();
-      if (text[i] === "]") {
-        i += 1;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i += 1;
-          continue;
-        }
-        if (text[i] === "]") {
-          i += 1;
-          return;
-        }
-        fail();
-      }
-    }
-    if (ch === '"') string();
-    else if (ch === "t") literal("true");
-    else if (ch === "f") literal("false");
-    else if (ch === "n") literal("null");
-    else number();
+    if (text[i] !== '"') fail();
+    string();
+    ws();
+    if (text[i] !== ":") fail();
+    i += 1;
   };
   try {
     value();

@@ -21,7 +21,7 @@ import {
   type Transition,
 } from "../core/index.js";
 import { collectTarget, planTargets, targetLabel, targetScopes } from "./collect.js";
-import { isObject, parseMessageJson } from "./message-json.js";
+import { describeValue, isObject, parseMessageJson } from "./message-json.js";
 import { type RecordedScan, recordScan } from "./record.js";
 import type { AppRuntime } from "./runtime.js";
 import { scanObservations } from "./scan.js";
@@ -218,9 +218,10 @@ export async function failTarget(
 export function parseScanTargetMessage(value: unknown): ScanTargetMessage {
   const message =
     typeof value === "string" ? parseMessageJson(value, "scan-targets message") : value;
-  if (!isObject(message)) throw new InputError("a scan-targets message must be a JSON object");
+  if (!isObject(message))
+    throw new InputError("a scan-targets message must be a JSON object", { pointer: "" });
   if (message.v !== 1)
-    throw new InputError(`scan-targets message version ${String(message.v)} is not 1`, {
+    throw new InputError(`scan-targets message version ${describeValue(message.v)} is not 1`, {
       pointer: "/v",
     });
   for (const field of ["runId", "trigger", "now"] as const)
@@ -253,9 +254,10 @@ export function parseScanTargetMessage(value: unknown): ScanTargetMessage {
 export function parseNotifyMessage(value: unknown): NotifyMessage {
   const message =
     typeof value === "string" ? parseMessageJson(value, "notifications message") : value;
-  if (!isObject(message)) throw new InputError("a notifications message must be a JSON object");
+  if (!isObject(message))
+    throw new InputError("a notifications message must be a JSON object", { pointer: "" });
   if (message.v !== 1)
-    throw new InputError(`notifications message version ${String(message.v)} is not 1`, {
+    throw new InputError(`notifications message version ${describeValue(message.v)} is not 1`, {
       pointer: "/v",
     });
   if (typeof message.runId !== "string" || message.runId === "")
@@ -436,12 +438,12 @@ function parseTarget(value: unknown): Target {
               : {}),
           },
         };
-      throw new InputError(`unknown cluster kind ${JSON.stringify(cluster.kind)}`, {
+      throw new InputError(`unknown cluster kind ${describeValue(cluster.kind)}`, {
         pointer: `${at}/kind`,
       });
     }
     default:
-      throw new InputError(`unknown target kind ${JSON.stringify(value.kind)}`, {
+      throw new InputError(`unknown target kind ${describeValue(value.kind)}`, {
         pointer: "/target/kind",
       });
   }

@@ -27,6 +27,7 @@ import {
   openAppRuntime,
   parseResourceEvent,
   VALIDATION_EVENT_TYPE,
+  withStateCache,
 } from "../app/index.js";
 
 import { parseInstant } from "../core/index.js";
@@ -155,7 +156,12 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   });
 
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? "/", "http://localhost");
+    // A request target the URL parser refuses (`//`, `http://[`) is the client's error: 400.
+    const url = URL.canParse(request.url ?? "/", "http://localhost")
+      ? new URL(request.url ?? "/", "http://localhost")
+      : undefined;
+    if (url === undefined)
+      return fail(response, 400, "bad_request", "the request URL is malformed");
     const path = url.pathname.replace(/\/+$/, "");
     if (path === "/runtime/webhooks/eventgrid" || path === "/runtime/webhooks/eventhub") {
       if (request.method !== "POST") return fail(response, 405, "method_not_allowed", "POST only");
@@ -528,15 +534,18 @@ export async function startServe(options: ServeOptions): Promise<Served> {
   const seedNow = session.now !== undefined ? parseInstant(session.now) : undefined;
   let rt: AppRuntime | undefined;
   try {
-    rt = await openAppRuntime({
-      env,
-      catalogue,
-      ...(configPath !== undefined ? { configPath } : {}),
-      store,
-      estate: { config: session.config, deps: session.deps },
-      clock: io.now,
-      evaluationTime: () => (seedNow !== undefined ? seedNow + (io.now() - started) : io.now()),
-    });
+    // The state cache (withStateCache) is the handlers' too: startLocalHost hands this runtime on.
+    rt = withStateCache(
+      await openAppRuntime({
+        env,
+        catalogue,
+        ...(configPath !== undefined ? { configPath } : {}),
+        store,
+        estate: { config: session.config, deps: session.deps },
+        clock: io.now,
+        evaluationTime: () => (seedNow !== undefined ? seedNow + (io.now() - started) : io.now()),
+      }),
+    );
     const key = localFunctionKey("localDir" in store ? store.localDir : ".vigil", env);
     const host = await startLocalHost({
       rt,

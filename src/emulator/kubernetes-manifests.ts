@@ -67,7 +67,15 @@ export function parseManifests(text: string, file: string): SeededManifest[] {
       throw new SeedError(`${where}: invalid YAML: ${error.message}`, file, { cause: error });
     }
     if (document.contents === null) continue;
-    const value: unknown = document.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // An alias without its anchor, or too many aliases (a "billion laughs" document), is
+      // found only when the document is turned into values: the yaml library throws then.
+      if (!(error instanceof ReferenceError)) throw error;
+      throw new SeedError(`${where}: invalid YAML: ${error.message}`, file, { cause: error });
+    }
     if (value === null || value === undefined) continue;
     if (isRecord(value) && value.kind === "List" && Array.isArray(value.items)) {
       for (const [itemIndex, item] of value.items.entries()) {
