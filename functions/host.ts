@@ -38,7 +38,9 @@ let host: Promise<FunctionsHost> | undefined;
 export function functionsHost(): Promise<FunctionsHost> {
   host ??= (async () => {
     const app = await loadUseCases();
-    const rt = await app.openAppRuntime({ env: process.env });
+    // One state cache per instance: the gate and findings answer from memory until a write
+    // through this runtime, or for at most STATE_CACHE_TTL_MS after another instance's write.
+    const rt = app.withStateCache(await app.openAppRuntime({ env: process.env }));
     return {
       rt,
       // In Azure the Functions host checks the function keys; vigil checks the Entra token.
@@ -52,7 +54,14 @@ export function functionsHost(): Promise<FunctionsHost> {
   return host;
 }
 
-/** Use this host for every handler of the process (`vigil serve`, tests). */
+/**
+ * Use this host for every handler of the process (`vigil serve`, tests). Its runtime gets a state
+ * cache unless it has one over its store already (`withStateCache`); writes made around the
+ * handlers through another store object are seen only after the cache's TTL.
+ */
 export function setFunctionsHost(value: Omit<FunctionsHost, "app"> | undefined): void {
-  host = value === undefined ? undefined : loadUseCases().then((app) => ({ ...value, app }));
+  host =
+    value === undefined
+      ? undefined
+      : loadUseCases().then((app) => ({ ...value, rt: app.withStateCache(value.rt), app }));
 }

@@ -12,9 +12,10 @@ import {
   SEVERITIES,
   type Severity,
   STATUSES,
+  type StateRow,
   type Status,
 } from "../core/index.js";
-import type { AppRuntime } from "./runtime.js";
+import { type AppRuntime, readState } from "./runtime.js";
 
 /** The formats the findings API renders. */
 export const FINDINGS_FORMATS = ["json", "csv", "sarif", "ocsf"] as const;
@@ -117,20 +118,38 @@ export function parseFindingsQuery(params: URLSearchParams): FindingsQuery {
 
 /**
  * One page of the current findings that match the query. Rows of deleted resources are left out
- * unless `not_applicable` is asked for.
+ * unless `not_applicable` is asked for. The rows may come from the runtime's state cache
+ * (`withStateCache`): a write through this runtime shows at once, another instance's within
+ * `STATE_CACHE_TTL_MS`.
  * @throws InputError for a malformed cursor; StoreError when the store cannot be read
  */
 export async function queryFindings(rt: AppRuntime, query: FindingsQuery): Promise<FindingsPage> {
   const scopes =
     query.scope ??
-    (await (async () => {
-      const all: string[] = [];
-      for await (const row of rt.store.runs.listScopes()) all.push(row.scope);
-      return all;
-    })());
+    (
+      await readState(rt, "scopes", async () => {
+        const all: string[] = [];
+        for await (const row of rt.store.runs.listScopes()) all.push(row.scope);
+        return all;
+      })
+    ).value;
+  const sorted = [...new Set(scopes)].sort(compare);
+  // Every scope's rows at once, each through the runtime's state cache when it has one.
+  const lists = await Promise.all(
+    sorted.map(
+      async (scope) =>
+        (
+          await readState(rt, `rows\u0000${scope}`, async () => {
+            const rows: StateRow[] = [];
+            for await (const row of rt.store.listState(scope)) rows.push(row);
+            return rows;
+          })
+        ).value,
+    ),
+  );
   const matches: Finding[] = [];
-  for (const scope of [...new Set(scopes)].sort(compare)) {
-    for await (const row of rt.store.listState(scope)) {
+  for (const rows of lists) {
+    for (const row of rows) {
       if (row.finding === undefined) continue;
       if (
         query.status !== undefined

@@ -12,7 +12,7 @@ import {
   type Severity,
   type StateRow,
 } from "../core/index.js";
-import type { AppRuntime } from "./runtime.js";
+import { type AppRuntime, type CachedRead, readState } from "./runtime.js";
 
 /** What a pipeline asks. */
 export interface GateQuery {
@@ -50,8 +50,14 @@ export interface GateAnswer {
   evaluatedAt: string | null;
   /** The run that evaluated the oldest scope. */
   runId: string | null;
-  /** The evidence ledger's head when the gate answered. */
+  /** The evidence ledger's head as read with the state. */
   ledgerHead: { seq: number; hash: string } | null;
+  /**
+   * ISO 8601: when the oldest part of the state this answer rests on was read from the store. An
+   * instance answers from its state cache: its own writes show at once, another instance's within
+   * `STATE_CACHE_TTL_MS` (5 s).
+   */
+  stateReadAt: string;
 }
 
 /** Default of `maxAgeMinutes`: two 30-minute sweeps. */
@@ -98,34 +104,71 @@ export function parseGateQuery(params: URLSearchParams): GateQuery {
   return query;
 }
 
+/** What the gate knows of one scope: its freshness and its failing and erroring pairs. */
+interface ScopeState {
+  fresh: { lastEvaluatedAt: string; lastRunId: string } | undefined;
+  /** Every `fail` and `error` pair of the scope, most severe first, with its severity's rank. */
+  failing: { rank: number; finding: GateFinding }[];
+}
+
+/** One scope's state: through the runtime's state cache when it has one (`withStateCache`). */
+function scopeState(rt: AppRuntime, scope: string) {
+  return readState(rt, `gate\u0000${scope}`, async (): Promise<ScopeState> => {
+    const failing: ScopeState["failing"] = [];
+    const rows = (async () => {
+      for await (const row of rt.store.listState(scope))
+        if (row.status === "fail" || row.status === "error")
+          failing.push({ rank: RANK[row.severity], finding: gateFinding(row) });
+    })();
+    const [fresh] = await Promise.all([rt.store.runs.getScope(scope), rows]);
+    failing.sort((a, b) => order(a.finding, b.finding));
+    return {
+      fresh:
+        fresh === undefined
+          ? undefined
+          : { lastEvaluatedAt: fresh.lastEvaluatedAt, lastRunId: fresh.lastRunId },
+      failing,
+    };
+  });
+}
+
 /**
  * Decide from current state. `fail` when any failing pair at or above the floor exists (with
  * every reason, also the unknown ones); otherwise `unknown` when a scope was never scanned, is
- * stale, or holds `error` pairs at or above the floor; otherwise `pass`.
+ * stale, or holds `error` pairs at or above the floor; otherwise `pass`. The state may come from
+ * the runtime's state cache (`withStateCache`: dropped by every write through this runtime, at
+ * most `STATE_CACHE_TTL_MS` old otherwise); the staleness check always uses the time of the
+ * question, and `stateReadAt` says when the oldest part of the state was read.
  * @throws InputError for an environment the config does not name
  */
 export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<GateAnswer> {
-  const scopes = await scopesOf(rt, query);
-  if (scopes.length === 0)
+  const [scopes, head] = await Promise.all([
+    scopesOf(rt, query),
+    readState(rt, "ledger-head", () => rt.store.head()),
+  ]);
+  const floor = RANK[query.minSeverity ?? "low"];
+  const maxAgeMs = (query.maxAgeMinutes ?? DEFAULT_GATE_MAX_AGE_MINUTES) * 60_000;
+  const nowMs = rt.evaluationTime();
+  const states = await Promise.all(scopes.value.map((scope) => scopeState(rt, scope)));
+  const stateReadAt = Math.min(head.readAt, scopes.readAt, ...states.map((state) => state.readAt));
+  if (scopes.value.length === 0)
     return {
       decision: "unknown",
       reasons: [`no scanned scope matches environment ${query.environment}`],
       failing: [],
       evaluatedAt: null,
       runId: null,
-      ledgerHead: await rt.store.head(),
+      ledgerHead: head.value,
+      stateReadAt: new Date(stateReadAt).toISOString(),
     };
-  const floor = RANK[query.minSeverity ?? "low"];
-  const maxAgeMs = (query.maxAgeMinutes ?? DEFAULT_GATE_MAX_AGE_MINUTES) * 60_000;
-  const nowMs = rt.evaluationTime();
   const reasons: string[] = [];
   const failing: GateFinding[] = [];
   let unknown = false;
   let failed = false;
   let oldest: { at: string; runId: string } | null = null;
   let neverScanned = false;
-  for (const scope of scopes) {
-    const fresh = await rt.store.runs.getScope(scope);
+  for (const [i, scope] of scopes.value.entries()) {
+    const { fresh, failing: pairs } = (states[i] as CachedRead<ScopeState>).value;
     if (fresh === undefined) {
       unknown = true;
       neverScanned = true;
@@ -143,12 +186,11 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
     }
     let fails = 0;
     let errors = 0;
-    for await (const row of rt.store.listState(scope)) {
-      if (RANK[row.severity] < floor) continue;
-      if (row.status === "fail") fails += 1;
-      else if (row.status === "error") errors += 1;
-      else continue;
-      failing.push(gateFinding(row));
+    for (const { rank, finding } of pairs) {
+      if (rank < floor) continue;
+      if (finding.status === "fail") fails += 1;
+      else errors += 1;
+      failing.push(finding);
     }
     if (fails > 0) {
       failed = true;
@@ -162,23 +204,29 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
   const decision = failed ? "fail" : unknown ? "unknown" : "pass";
   if (decision === "pass")
     reasons.push(
-      `${scopes.length} scope(s) evaluated, no failing or erroring result at or above ${query.minSeverity ?? "low"}`,
+      `${scopes.value.length} scope(s) evaluated, no failing or erroring result at or above ${query.minSeverity ?? "low"}`,
     );
-  failing.sort(
-    (a, b) =>
-      RANK[b.severity] - RANK[a.severity] ||
-      (a.status === b.status ? 0 : a.status === "fail" ? -1 : 1) ||
-      compare(a.controlId, b.controlId) ||
-      compare(a.resourceId, b.resourceId),
-  );
+  // Each scope's list is sorted already: one scope needs no sort, several are merged by one.
+  if (scopes.value.length > 1) failing.sort(order);
   return {
     decision,
     reasons,
     failing: failing.slice(0, MAX_LISTED),
     evaluatedAt: neverScanned ? null : (oldest?.at ?? null),
     runId: neverScanned ? null : (oldest?.runId ?? null),
-    ledgerHead: await rt.store.head(),
+    ledgerHead: head.value,
+    stateReadAt: new Date(stateReadAt).toISOString(),
   };
+}
+
+/** The order of the failing list: most severe first, `fail` before `error`, then by ids. */
+function order(a: GateFinding, b: GateFinding): number {
+  return (
+    RANK[b.severity] - RANK[a.severity] ||
+    (a.status === b.status ? 0 : a.status === "fail" ? -1 : 1) ||
+    compare(a.controlId, b.controlId) ||
+    compare(a.resourceId, b.resourceId)
+  );
 }
 
 /**
@@ -186,8 +234,8 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
  * `match.scopes` patterns (`*` wildcards) take in.
  * @throws InputError for an environment the config does not name, or one that matches by tags only
  */
-export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<string[]> {
-  if (query.scope !== undefined) return [query.scope];
+export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<CachedRead<string[]>> {
+  if (query.scope !== undefined) return { value: [query.scope], readAt: rt.clock() };
   const name = query.environment as string;
   const environments = rt.config.environments ?? [];
   const environment = environments.find((e) => e.name === name);
@@ -202,12 +250,17 @@ export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<string
       `environment ${JSON.stringify(name)} matches resources by tags only: give it match.scopes for the gate, or ask by scope`,
       { pointer: "environment", code: "EnvironmentWithoutScopes" },
     );
-  const scanned: string[] = [];
-  for await (const row of rt.store.runs.listScopes()) scanned.push(row.scope);
-  const matching = scanned.filter((scope) => patterns.some((p) => likePattern(p).test(scope)));
+  const scanned = await readState(rt, "scopes", async () => {
+    const all: string[] = [];
+    for await (const row of rt.store.runs.listScopes()) all.push(row.scope);
+    return all;
+  });
+  const matching = scanned.value.filter((scope) =>
+    patterns.some((p) => likePattern(p).test(scope)),
+  );
   // A pattern without a wildcard names a scope that must be there, scanned or not.
   for (const p of patterns) if (!p.includes("*") && !matching.includes(p)) matching.push(p);
-  return matching.sort(compare);
+  return { value: matching.sort(compare), readAt: scanned.readAt };
 }
 
 function gateFinding(row: StateRow): GateFinding {
