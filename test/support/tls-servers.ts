@@ -52,6 +52,8 @@ function whichCommand(command: string): boolean {
 export const hasOpenssl = whichCommand("openssl");
 /** Whether `testssl` (Debian package testssl.sh) is on PATH. */
 export const hasTestssl = whichCommand("testssl");
+/** Whether `sslscan` (Debian package sslscan) is on PATH. */
+export const hasSslscan = whichCommand("sslscan");
 
 /** Register a listening net/tls server, destroying its open sockets on close. */
 function track(server: net.Server): TestServer {
@@ -100,6 +102,13 @@ export interface StartNodeTlsServerOptions {
   onRequest?: (host: string | undefined) => void;
   /** Called for each TCP connection accepted. */
   onConnection?: () => void;
+  /**
+   * OpenSSL cipher list, TLS 1.3 suites (`TLS_…`) included (default `DEFAULT:@SECLEVEL=0`); a
+   * list without TLS 1.3 suites leaves Node's default ones.
+   */
+  ciphers?: string;
+  /** Demand a client certificate signed by this CA (PEM) and end handshakes without one. */
+  requireClientCertificateFrom?: string;
 }
 
 /** Start a Node TLS server accepting exactly `minVersion`…`maxVersion` (default 1.2…1.3). */
@@ -109,7 +118,10 @@ export async function startNodeTlsServer(options: StartNodeTlsServerOptions): Pr
     cert: [options.certificate.certPem, ...(options.chainPem ?? [])].join("\n"),
     minVersion: options.minVersion ?? "TLSv1.2",
     maxVersion: options.maxVersion ?? "TLSv1.3",
-    ciphers: LEGACY_CIPHERS,
+    ciphers: options.ciphers ?? LEGACY_CIPHERS,
+    ...(options.requireClientCertificateFrom !== undefined
+      ? { requestCert: true, rejectUnauthorized: true, ca: options.requireClientCertificateFrom }
+      : {}),
   };
   const server =
     options.http === false
@@ -330,11 +342,125 @@ export const TESTSSL_PROTOCOL_IDS = {
   "TLSv1.3": "TLS1_3",
 } as const;
 
+/** The protocol versions testssl and sslscan both report, by vigil's names (SSLv3 added). */
+export const SCANNED_VERSIONS = ["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+export type ScannedVersion = (typeof SCANNED_VERSIONS)[number];
+
+/** One finding of testssl's JSON file. */
+export interface TestsslFinding {
+  id: string;
+  severity: string;
+  finding: string;
+}
+
+/** What one testssl run found. */
+export interface TestsslScan {
+  /** `true` for "offered…", `false` for "not offered" in any wording. */
+  verdicts: Record<ScannedVersion, boolean>;
+  findings: TestsslFinding[];
+  /** Wall time of the testssl process. */
+  elapsedInMs: number;
+}
+
+/** Options of {@link runTestsslScan}. */
+export interface RunTestsslScanOptions {
+  /** `-p`: protocols only (the fair comparison with vigil's probe); else testssl's default run. */
+  protocolsOnly: boolean;
+}
+
+/** An OpenSSL config at security level 0, so that testssl's own `openssl` calls reach TLS 1.0/1.1. */
+function legacyOpensslConfig(dir: string): string {
+  const configFile = join(dir, "openssl.cnf");
+  writeFileSync(
+    configFile,
+    [
+      "openssl_conf = openssl_init",
+      "[openssl_init]",
+      "ssl_conf = ssl_sect",
+      "[ssl_sect]",
+      "system_default = system_default_sect",
+      "[system_default_sect]",
+      `CipherString = ${LEGACY_CIPHERS}`,
+      "MinProtocol = TLSv1",
+      "",
+    ].join("\n"),
+  );
+  return configFile;
+}
+
+/** Run `command` with `args` to its exit, ignoring its output; resolves the wall time. */
+function runToExit(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn(command, args, { stdio: "ignore", ...(env ? { env } : {}) });
+    child.once("error", reject);
+    // Both tools exit 0 (or with a count) even for bad servers; the verdicts are in their files.
+    child.once("exit", () => resolve(performance.now() - started));
+  });
+}
+
 /**
- * Run `testssl --quiet --warnings batch --color 0 --jsonfile <tmp> -p HOST:PORT` and return its
- * protocol verdicts (`true` for "offered…", `false` for "not offered…") by vigil's version names.
- * testssl's own `openssl` calls get an OpenSSL config at security level 0 so that it can connect to
- * a TLS 1.0/1.1-only server at all (it stops with "Your OpenSSL cannot connect" otherwise).
+ * testssl's verdict from a protocol finding: it words "not offered" several ways ("not offered",
+ * "not offered and downgraded to a weaker protocol", "TLSv1.1 is not offered, and downgraded…").
+ * @throws Error when the finding is missing or says neither.
+ */
+function testsslVerdict(findings: readonly TestsslFinding[], id: string): boolean {
+  const finding = findings.find((entry) => entry.id === id)?.finding;
+  if (finding === undefined) {
+    throw new Error(`testssl reported no ${id}: ${JSON.stringify(findings)}`);
+  }
+  if (/\bnot offered\b/.test(finding)) return false;
+  if (finding.startsWith("offered")) return true;
+  throw new Error(`testssl's ${id} finding is neither offered nor not offered: ${finding}`);
+}
+
+/**
+ * Run `testssl --quiet --warnings batch --color 0 --jsonfile <tmp> [-p] HOST:PORT` and read its
+ * protocol verdicts. testssl's own `openssl` calls get an OpenSSL config at security level 0 so
+ * that it can connect to a TLS 1.0/1.1-only server at all (it stops with "Your OpenSSL cannot
+ * connect" otherwise). Only call when {@link hasTestssl}.
+ * @throws Error when testssl reports no verdict for a version.
+ */
+export async function runTestsslScan(
+  host: string,
+  port: number,
+  options: RunTestsslScanOptions,
+): Promise<TestsslScan> {
+  const files = scratch();
+  try {
+    const jsonFile = join(files.dir, "testssl.json");
+    const configFile = legacyOpensslConfig(files.dir);
+    const elapsedInMs = await runToExit(
+      "testssl",
+      [
+        "--quiet",
+        "--warnings",
+        "batch",
+        "--color",
+        "0",
+        "--jsonfile",
+        jsonFile,
+        ...(options.protocolsOnly ? ["-p"] : []),
+        `${host}:${port}`,
+      ],
+      { ...process.env, OPENSSL_CONF: configFile },
+    );
+    const findings = JSON.parse(readFileSync(jsonFile, "utf8")) as TestsslFinding[];
+    const verdicts = {
+      SSLv3: testsslVerdict(findings, "SSLv3"),
+      TLSv1: testsslVerdict(findings, TESTSSL_PROTOCOL_IDS.TLSv1),
+      "TLSv1.1": testsslVerdict(findings, TESTSSL_PROTOCOL_IDS["TLSv1.1"]),
+      "TLSv1.2": testsslVerdict(findings, TESTSSL_PROTOCOL_IDS["TLSv1.2"]),
+      "TLSv1.3": testsslVerdict(findings, TESTSSL_PROTOCOL_IDS["TLSv1.3"]),
+    };
+    return { verdicts, findings, elapsedInMs };
+  } finally {
+    files.remove();
+  }
+}
+
+/**
+ * testssl's `-p` verdicts for TLS 1.0 to 1.3 by vigil's version names (see {@link runTestsslScan}).
  * Only call when {@link hasTestssl}.
  * @throws Error when testssl reports no verdict for a version.
  */
@@ -342,63 +468,66 @@ export async function runTestssl(
   host: string,
   port: number,
 ): Promise<Record<keyof typeof TESTSSL_PROTOCOL_IDS, boolean>> {
+  const { verdicts } = await runTestsslScan(host, port, { protocolsOnly: true });
+  const { SSLv3: _sslv3, ...tls } = verdicts;
+  return tls;
+}
+
+/** What one sslscan run found. */
+export interface SslscanScan {
+  verdicts: Record<ScannedVersion, boolean>;
+  elapsedInMs: number;
+}
+
+const SSLSCAN_VERSIONS: Readonly<Record<string, ScannedVersion>> = {
+  "ssl 3": "SSLv3",
+  "tls 1.0": "TLSv1",
+  "tls 1.1": "TLSv1.1",
+  "tls 1.2": "TLSv1.2",
+  "tls 1.3": "TLSv1.3",
+};
+
+/**
+ * Run `sslscan --no-colour --xml=<tmp> HOST:PORT` (with `protocolsOnly`, every check but the
+ * protocol one switched off) and read `<protocol type version enabled>` of its XML.
+ * Only call when {@link hasSslscan}.
+ * @throws Error when the XML lacks a version.
+ */
+export async function runSslscan(
+  host: string,
+  port: number,
+  options: RunTestsslScanOptions,
+): Promise<SslscanScan> {
   const files = scratch();
   try {
-    const jsonFile = join(files.dir, "testssl.json");
-    const configFile = join(files.dir, "openssl.cnf");
-    writeFileSync(
-      configFile,
-      [
-        "openssl_conf = openssl_init",
-        "[openssl_init]",
-        "ssl_conf = ssl_sect",
-        "[ssl_sect]",
-        "system_default = system_default_sect",
-        "[system_default_sect]",
-        `CipherString = ${LEGACY_CIPHERS}`,
-        "MinProtocol = TLSv1",
-        "",
-      ].join("\n"),
-    );
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(
-        "testssl",
-        [
-          "--quiet",
-          "--warnings",
-          "batch",
-          "--color",
-          "0",
-          "--jsonfile",
-          jsonFile,
-          "-p",
-          `${host}:${port}`,
-        ],
-        { stdio: "ignore", env: { ...process.env, OPENSSL_CONF: configFile } },
-      );
-      child.once("error", reject);
-      // testssl exits 0 even for bad servers; the verdicts are in the JSON file.
-      child.once("exit", () => resolve());
-    });
-    const findings = JSON.parse(readFileSync(jsonFile, "utf8")) as {
-      id: string;
-      finding: string;
-    }[];
-    const verdict = (id: string): boolean => {
-      const finding = findings.find((entry) => entry.id === id)?.finding;
-      if (finding === undefined) {
-        throw new Error(`testssl reported no ${id}: ${JSON.stringify(findings)}`);
-      }
-      if (finding.startsWith("not offered")) return false;
-      if (finding.startsWith("offered")) return true;
-      throw new Error(`testssl's ${id} finding is neither offered nor not offered: ${finding}`);
-    };
-    return {
-      TLSv1: verdict(TESTSSL_PROTOCOL_IDS.TLSv1),
-      "TLSv1.1": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.1"]),
-      "TLSv1.2": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.2"]),
-      "TLSv1.3": verdict(TESTSSL_PROTOCOL_IDS["TLSv1.3"]),
-    };
+    const xmlFile = join(files.dir, "sslscan.xml");
+    const skips = [
+      "--no-ciphersuites",
+      "--no-compression",
+      "--no-fallback",
+      "--no-groups",
+      "--no-heartbleed",
+      "--no-renegotiation",
+      "--no-check-certificate",
+    ];
+    const elapsedInMs = await runToExit("sslscan", [
+      "--no-colour",
+      `--xml=${xmlFile}`,
+      ...(options.protocolsOnly ? skips : []),
+      `${host}:${port}`,
+    ]);
+    const xml = readFileSync(xmlFile, "utf8");
+    const verdicts: Partial<Record<ScannedVersion, boolean>> = {};
+    const pattern = /<protocol type="(\w+)" version="([\d.]+)" enabled="([01])"/g;
+    for (const match of xml.matchAll(pattern)) {
+      const version = SSLSCAN_VERSIONS[`${match[1]} ${match[2]}`];
+      if (version !== undefined) verdicts[version] = match[3] === "1";
+    }
+    for (const version of SCANNED_VERSIONS) {
+      if (verdicts[version] === undefined)
+        throw new Error(`sslscan reported no ${version}: ${xml}`);
+    }
+    return { verdicts: verdicts as Record<ScannedVersion, boolean>, elapsedInMs };
   } finally {
     files.remove();
   }

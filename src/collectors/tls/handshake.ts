@@ -17,6 +17,14 @@ export type TlsVersion = (typeof TLS_VERSIONS)[number];
  */
 export const LEGACY_CIPHERS = "DEFAULT:@SECLEVEL=0";
 
+/**
+ * Every suite the local library has, anonymous and NULL ones included, and all five TLS 1.3
+ * suites: for reading the certificate of a server that shares no suite with {@link LEGACY_CIPHERS}.
+ */
+export const ALL_CIPHERS =
+  "ALL:COMPLEMENTOFALL:@SECLEVEL=0:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:" +
+  "TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256";
+
 /** How one handshake attempt ended. */
 export type HandshakeOutcome =
   | {
@@ -40,6 +48,8 @@ export interface AttemptHandshakeOptions {
   minVersion: TlsVersion;
   maxVersion: TlsVersion;
   timeoutInMs: number;
+  /** OpenSSL cipher list, TLS 1.3 suites included; default {@link LEGACY_CIPHERS}. */
+  ciphers?: string;
   /** Where to open the socket instead of `host`:`port`, which messages still name. */
   connect?: { host: string; port: number };
   abortSignal?: AbortSignal;
@@ -148,7 +158,7 @@ export function attemptHandshake(
       ...(servername !== undefined ? { servername } : {}),
       minVersion: options.minVersion,
       maxVersion: options.maxVersion,
-      ciphers: LEGACY_CIPHERS,
+      ciphers: options.ciphers ?? LEGACY_CIPHERS,
       // Trust is judged by the probe's own chain check; the handshake must not stop at it.
       rejectUnauthorized: false,
       // Servers without secure renegotiation (RFC 5746) are old, which is what the probe looks for.

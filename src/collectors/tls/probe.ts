@@ -13,11 +13,13 @@ import {
   type TrustStore,
 } from "./certificate.js";
 import {
+  ALL_CIPHERS,
   attemptHandshake,
   type HandshakeOutcome,
   TLS_VERSIONS,
   type TlsVersion,
 } from "./handshake.js";
+import { testVersion, type VersionOutcome } from "./hello.js";
 import { type HstsFacts, readHsts } from "./hsts.js";
 
 /** The observation type the probe produces. */
@@ -94,11 +96,13 @@ function readCertificate(
 }
 
 /**
- * Probe one endpoint: a handshake offering every version (what the server picks, and its
- * certificate), one handshake per version from TLS 1.0 to 1.3 offering only that version (with
- * `DEFAULT:@SECLEVEL=0` so that a legacy server is really seen), and an HTTPS GET / for HSTS.
- * A version that could not be tried (reset or timeout before any TLS answer, a limit of the local
- * TLS library) is left out of `protocols` and recorded as a gap, never reported as refused; when
+ * Probe one endpoint, all at once: a handshake offering every version with `DEFAULT:@SECLEVEL=0`
+ * (what the server picks, and its certificate), one ClientHello per version from TLS 1.0 to 1.3
+ * offering only that version and every cipher suite (accepted when the ServerHello chooses it; see
+ * {@link testVersion}), and an HTTPS GET / for HSTS. When the open handshake fails but a version was
+ * accepted, one more handshake at that version offering every local suite reads the certificate.
+ * A version that could not be tried (reset, close or timeout before any TLS answer, an answer not
+ * in TLS) is left out of `protocols` and recorded as a gap, never reported as refused; when
  * nothing connects or nothing answers in TLS the observation carries an `error`. Never rejects for
  * a server problem; every socket is destroyed before it resolves.
  * @throws the abort reason when `abortSignal` aborts.
@@ -127,27 +131,22 @@ export async function probeTlsEndpoint(
   const document: TlsProbeDocument = { host, port, sni: servername ?? null };
   const address = `${host}:${port}`;
 
-  const open = await attemptHandshake(host, port, servername, {
-    minVersion: "TLSv1",
-    maxVersion: "TLSv1.3",
-    ...attemptOptions,
-  });
-  if (open.kind === "untested" && !open.connected) {
-    return { ...base, document, source, error: { code: open.code, message: open.message } };
-  }
-
-  const [perVersion, hsts] = await Promise.all([
+  // The open handshake, one ClientHello per version and the HSTS read are independent: run them
+  // together, so that a probe takes about one handshake's time.
+  const [open, perVersion, hsts] = await Promise.all([
+    attemptHandshake(host, port, servername, {
+      minVersion: "TLSv1",
+      maxVersion: "TLSv1.3",
+      ...attemptOptions,
+    }),
     Promise.all(
-      TLS_VERSIONS.map((version) =>
-        attemptHandshake(host, port, servername, {
-          minVersion: version,
-          maxVersion: version,
-          ...attemptOptions,
-        }),
-      ),
+      TLS_VERSIONS.map((version) => testVersion(host, port, servername, version, attemptOptions)),
     ),
     readHsts(host, port, servername, attemptOptions),
   ]);
+  if (open.kind === "untested" && !open.connected) {
+    return { ...base, document, source, error: { code: open.code, message: open.message } };
+  }
 
   const answered = perVersion.some((outcome) => outcome.kind !== "untested");
   if (open.kind === "untested" && !answered) {
@@ -162,7 +161,7 @@ export async function probeTlsEndpoint(
   const gaps: Gap[] = [];
   const protocols: Partial<Record<TlsVersion, boolean>> = {};
   TLS_VERSIONS.forEach((version, index) => {
-    const outcome = perVersion[index] as HandshakeOutcome;
+    const outcome = perVersion[index] as VersionOutcome;
     if (outcome.kind === "untested") {
       gaps.push({
         path: formatPath([
@@ -178,20 +177,29 @@ export async function probeTlsEndpoint(
   });
   document.protocols = protocols;
 
-  // The open handshake normally completes whenever any version does; the newest accepted version
-  // stands in for it if it did not (a server that trips over a ClientHello offering everything).
-  const completed = [open, ...[...perVersion].reverse()].find(
-    (outcome) => outcome.kind === "accepted",
-  );
-  if (completed?.kind === "accepted") {
+  // The open handshake offers OpenSSL's DEFAULT suites, as common clients do. A server that shares
+  // none of them with it (only CAMELLIA, NULL or anonymous suites; TLS 1.3 with CCM only) still
+  // has a certificate to report: one more handshake at the newest accepted version offers every
+  // suite the local library has.
+  let completed: HandshakeOutcome = open;
+  const newest = [...TLS_VERSIONS].reverse().find((version) => protocols[version] === true);
+  if (open.kind !== "accepted" && newest !== undefined) {
+    completed = await attemptHandshake(host, port, servername, {
+      minVersion: newest,
+      maxVersion: newest,
+      ciphers: ALL_CIPHERS,
+      ...attemptOptions,
+    });
+  }
+  if (completed.kind === "accepted") {
     document.negotiated = { protocol: completed.protocol, cipher: completed.cipher };
     const facts = readCertificate(completed.chain, servername ?? host, store, address);
     if ("gap" in facts) gaps.push(facts.gap);
     else document.certificate = facts.certificate;
   } else {
-    const failure = open.kind === "accepted" ? undefined : open;
-    const message = `no handshake with ${address} completed: ${failure?.message ?? "refused"}`;
-    const code = failure?.code ?? "HandshakeFailed";
+    const failure = completed;
+    const message = `no handshake with ${address} completed: ${failure.message}`;
+    const code = failure.code;
     gaps.push({ path: "negotiated", code, message }, { path: "certificate", code, message });
   }
   document.hsts = hsts;
