@@ -18,12 +18,19 @@ const COLUMNS = [
 ] as const;
 
 /**
- * Quote a CSV cell. Cells that a spreadsheet would run as a formula (leading `=`, `+`, `-`, `@`,
- * tab or carriage return) get a leading apostrophe, since estate strings are untrusted.
+ * A cell a spreadsheet may run as a formula: it starts with `=`, `+`, `-`, `@` (or their
+ * full-width forms, which some spreadsheets fold), tab or carriage return, possibly after
+ * whitespace, since some spreadsheets trim a cell before reading it.
+ */
+const FORMULA_LEADER = /^[\s\u00a0\ufeff]*[=+\-@\uff1d\uff0b\uff0d\uff20]|^[\t\r]/;
+
+/**
+ * Quote a CSV cell. Cells that a spreadsheet would run as a formula get a leading apostrophe,
+ * since estate strings are untrusted.
  */
 export function csvCell(value: unknown): string {
   let text = value === undefined || value === null ? "" : String(value);
-  if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  if (FORMULA_LEADER.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replaceAll('"', '""')}"` : text;
 }
 

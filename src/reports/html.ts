@@ -21,10 +21,16 @@ import {
 /** The Content-Security-Policy the report carries: nothing loads, nothing runs. */
 export const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+/** Bidi controls, zero-width characters, the BOM, line/paragraph separators, lone surrogates. */
+const INVISIBLE = /^(?:[\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\p{Cs})$/u;
+
 /**
  * Escape text for HTML element content and quoted attribute values: `& < > " '` and the backtick
  * become character references; control characters (C0 except tab and line breaks, DEL, C1), which
- * an estate string may carry to confuse a reader, become a visible `\xNN`.
+ * an estate string may carry to confuse a reader, become a visible `\xNN`; and invisible format
+ * characters that could make one value read as another (bidi overrides and isolates, zero-width
+ * characters, the BOM, line and paragraph separators) and lone surrogates become a visible
+ * `\uNNNN`.
  */
 export function escapeHtml(text: string): string {
   let out = "";
@@ -55,6 +61,8 @@ export function escapeHtml(text: string): string {
           (code >= 0x7f && code <= 0x9f)
         ) {
           out += `\\x${code.toString(16).toUpperCase().padStart(2, "0")}`;
+        } else if (INVISIBLE.test(ch)) {
+          out += `\\u${code.toString(16).toUpperCase().padStart(4, "0")}`;
         } else {
           out += ch;
         }

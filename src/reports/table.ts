@@ -3,9 +3,13 @@ import { FAMILIES, type Finding, type Summary, severityRank } from "../core/inde
 
 const STATUS_ORDER = { fail: 0, error: 1, waived: 2, pass: 3, not_applicable: 4 } as const;
 
+/** Bidi controls, zero-width characters and the BOM: invisible, yet they change what is read. */
+const INVISIBLE = /^[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]$/;
+
 /**
- * Make an estate string safe for a terminal: ANSI escape sequences are dropped, tabs and line
- * breaks become spaces (a cell stays one line), other control characters become `?`.
+ * Make an estate string safe for a terminal: ANSI escape sequences are dropped, tabs, line breaks
+ * and line/paragraph separators become spaces (a cell stays one line), other control characters,
+ * bidi overrides and isolates, zero-width characters and lone surrogates become `?`.
  */
 export function terminalSafe(text: string): string {
   let out = "";
@@ -16,9 +20,24 @@ export function terminalSafe(text: string): string {
       let j = i + 2;
       while (j < text.length && !(text.charCodeAt(j) >= 0x40 && text.charCodeAt(j) <= 0x7e)) j += 1;
       i = j;
-    } else if (code === 0x09 || code === 0x0a || code === 0x0d) {
+    } else if (
+      code === 0x09 ||
+      code === 0x0a ||
+      code === 0x0d ||
+      code === 0x2028 ||
+      code === 0x2029
+    ) {
       out += " ";
-    } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) {
+    } else if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || INVISIBLE.test(text[i] as string)) {
+      out += "?";
+    } else if (code >= 0xd800 && code <= 0xdbff) {
+      // A surrogate pair stays whole; a high surrogate without its low half is not text.
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        out += text.slice(i, i + 2);
+        i += 1;
+      } else out += "?";
+    } else if (code >= 0xdc00 && code <= 0xdfff) {
       out += "?";
     } else {
       out += text[i];
