@@ -5,7 +5,7 @@
  * system store.
  */
 
-import { rootCertificates } from "node:tls";
+import { createSecureContext, rootCertificates } from "node:tls";
 import type { TokenCredential } from "@azure/core-auth";
 import type { PipelinePolicy, TlsSettings } from "@azure/core-rest-pipeline";
 import { ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
@@ -93,6 +93,9 @@ export interface BlobReaderOptions {
 /** The observation type of drill records. */
 export const DRILL_RECORD_TYPE = "vigil/DrillRecord";
 
+/** Downloads of one blob whose body is cut off in transit (the call policy's default attempts). */
+const BODY_ATTEMPTS = 5;
+
 function seconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
@@ -133,10 +136,14 @@ export function createBlobReader(
   options: BlobReaderOptions = {},
 ): BlobReader {
   const clock = options.clock ?? (() => new Date());
-  // One settings object for the process: the HTTP client caches its agents by it.
+  // One settings object for the process: the HTTP client caches its agents by it. The CAs go in
+  // as a prepared secure context, not `ca`: an https.Agent folds `ca` (here every root
+  // certificate, ~200 kB) into the pool key it computes several times per request.
   const tlsSettings: TlsSettings | undefined =
     settings.apiCaPem !== undefined && settings.apiCaPem.length > 0
-      ? { ca: [...rootCertificates, ...settings.apiCaPem] }
+      ? ({
+          secureContext: createSecureContext({ ca: [...rootCertificates, ...settings.apiCaPem] }),
+        } as TlsSettings)
       : undefined;
   const clients = new Map<string, ContainerClient>();
 
@@ -205,11 +212,36 @@ export function createBlobReader(
     );
   }
 
-  async function readText(client: ContainerClient, name: string, abortSignal?: AbortSignal) {
-    const buffer = await client
-      .getBlobClient(name)
-      .downloadToBuffer(0, undefined, abortSignal !== undefined ? { abortSignal } : {});
-    return buffer.toString("utf8");
+  /**
+   * The blob's text. The call policy retries a download until its headers arrive; a body cut off
+   * after them surfaces from the SDK's stream as an `AbortError` (or a "Data corruption" error),
+   * which nothing retried: the download is tried again here, within the same attempt budget.
+   */
+  async function readText(
+    client: ContainerClient,
+    name: string,
+    options: BlobReadOptions | ListDrillRecordsOptions,
+  ) {
+    const { abortSignal, deadlineMs } = options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const buffer = await client
+          .getBlobClient(name)
+          .downloadToBuffer(0, undefined, abortSignal !== undefined ? { abortSignal } : {});
+        return buffer.toString("utf8");
+      } catch (error) {
+        const cutOff =
+          error instanceof Error &&
+          (error.name === "AbortError" || error.message.startsWith("Data corruption failure"));
+        if (
+          !cutOff ||
+          abortSignal?.aborted === true ||
+          attempt >= BODY_ATTEMPTS ||
+          (deadlineMs !== undefined && Date.now() >= deadlineMs)
+        )
+          throw error;
+      }
+    }
   }
 
   return {
@@ -281,7 +313,7 @@ export function createBlobReader(
       for (const name of names) {
         let text: string;
         try {
-          text = await policed(listOptions, () => readText(client, name, listOptions.abortSignal));
+          text = await policed(listOptions, () => readText(client, name, listOptions));
         } catch (error) {
           if (listOptions.abortSignal?.aborted === true) throw error;
           const failure = asCollectionError(error, `read drill record blob ${name}`);
