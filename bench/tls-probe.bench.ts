@@ -221,8 +221,19 @@ try {
     let line = `  ${e.name.slice(0, 6)} ${e.label.padEnd(40)} configured -${row(e.configured, TLS_VERSIONS)}  vigil ${row(vigil)} ${ms(vigilTime).padStart(9)}`;
     let testssl: Verdicts | undefined;
     let sslscan: Verdicts | undefined;
-    if (hasTestssl) {
-      const scan = await runTestsslScan(e.host, e.port, { protocolsOnly: true });
+    // A tool that reports no verdict is a disagreement to list, not a reason to stop the run.
+    const scanned = <T>(tool: string, scan: Promise<T>): Promise<T | undefined> =>
+      scan.catch((error: unknown) => {
+        disagreements.push(
+          `  ${e.name} (${e.label}): ${tool} gave no verdict: ${String(error).slice(0, 300)}`,
+        );
+        return undefined;
+      });
+    const testsslScan = hasTestssl
+      ? await scanned("testssl", runTestsslScan(e.host, e.port, { protocolsOnly: true }))
+      : undefined;
+    if (testsslScan !== undefined) {
+      const scan = testsslScan;
       testssl = scan.verdicts;
       testsslTimes.push(scan.elapsedInMs);
       line += `  testssl ${row(testssl)} ${(scan.elapsedInMs / 1000).toFixed(1).padStart(5)} s`;
@@ -230,12 +241,15 @@ try {
       else
         disagreements.push(`  ${e.name} (${e.label}): vigil ${row(vigil)} testssl ${row(testssl)}`);
     }
-    if (hasSslscan) {
-      const scan = await runSslscan(e.host, e.port, { protocolsOnly: true });
+    const sslscanScan = hasSslscan
+      ? await scanned("sslscan", runSslscan(e.host, e.port, { protocolsOnly: true }))
+      : undefined;
+    if (sslscanScan !== undefined) {
+      const scan = sslscanScan;
       sslscan = scan.verdicts;
       sslscanTimes.push(scan.elapsedInMs);
-      const full = await runSslscan(e.host, e.port, { protocolsOnly: false });
-      sslscanFullTimes.push(full.elapsedInMs);
+      const full = await scanned("sslscan", runSslscan(e.host, e.port, { protocolsOnly: false }));
+      if (full !== undefined) sslscanFullTimes.push(full.elapsedInMs);
       line += `  sslscan ${row(sslscan)} ${ms(scan.elapsedInMs).padStart(9)}`;
       if (sameTls(vigil, sslscan)) sslscanAgree += 1;
       else
@@ -343,18 +357,27 @@ try {
   if (values["full-testssl"] && hasTestssl) {
     // The widest archetype (TLS 1.0-1.3 on Node), so that every testssl section has work to do.
     const e = sample.find((s) => s.configured.TLSv1 && s.configured["TLSv1.3"]) ?? sample[0]!;
-    const full = await runTestsslScan(e.host, e.port, { protocolsOnly: false });
-    console.log(
-      `testssl default run on ${e.name} (${e.label}): ${(full.elapsedInMs / 1000).toFixed(1)} s, ${full.findings.length} findings`,
+    const full = await runTestsslScan(e.host, e.port, { protocolsOnly: false }).catch(
+      (error: unknown) => {
+        console.log(
+          `testssl default run on ${e.name} gave no verdicts: ${String(error).slice(0, 300)}`,
+        );
+        return undefined;
+      },
     );
-    figures.push({
-      name: "testssl default run, one endpoint",
-      value: full.elapsedInMs,
-      unit: "ms",
-      baseline: "vigil probe of one endpoint alone (sample median)",
-      baselineValue: vigilPerEndpoint,
-      ratio: full.elapsedInMs / vigilPerEndpoint,
-    });
+    if (full !== undefined) {
+      console.log(
+        `testssl default run on ${e.name} (${e.label}): ${(full.elapsedInMs / 1000).toFixed(1)} s, ${full.findings.length} findings`,
+      );
+      figures.push({
+        name: "testssl default run, one endpoint",
+        value: full.elapsedInMs,
+        unit: "ms",
+        baseline: "vigil probe of one endpoint alone (sample median)",
+        baselineValue: vigilPerEndpoint,
+        ratio: full.elapsedInMs / vigilPerEndpoint,
+      });
+    }
   }
   reportFigures("tls-probe", figures);
 } finally {
