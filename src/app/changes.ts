@@ -9,10 +9,28 @@
  */
 
 import { createHash } from "node:crypto";
-import { formatInstant, InputError, type Target } from "../core/index.js";
+import {
+  affectedRoot,
+  formatInstant,
+  InputError,
+  isObservationOfRoot,
+  type Observation,
+  parseInstant,
+  type StateRow,
+  type Target,
+} from "../core/index.js";
+import { collectTarget, targetLabel, targetScopes } from "./collect.js";
+import type { EvidenceStore } from "./deps.js";
 import { describeValue, isObject, parseMessageJson } from "./message-json.js";
+import { recordScan } from "./record.js";
 import type { AppRuntime } from "./runtime.js";
-import { type ScanTargetMessage, type ScanTargetResult, scanTarget } from "./sweep.js";
+import { scanObservations } from "./scan.js";
+import {
+  type NotifyMessage,
+  type ScanTargetMessage,
+  type ScanTargetResult,
+  scanTarget,
+} from "./sweep.js";
 
 /** One Event Grid event (Event Grid schema) as vigil reads it. */
 export interface ResourceEvent {
@@ -244,19 +262,184 @@ export async function handleAuditRecords(
   return outcome;
 }
 
-/** Record a one-target run and scan it at once (no queue hop: the change is already one target). */
+/**
+ * Record a one-target run and scan it at once (no queue hop: the change is already one target).
+ * The same steps and writes as a sweep's `scanTarget`, with the independent ones overlapped, since
+ * a change's latency is what the security team waits on (docs/functions.md): the run row, the
+ * collection and the read of the target's current state go at once; the state read serves both
+ * the deletion check and the state write (no second read); the scopes' freshness and the target's
+ * end are written together. The order that matters is kept: evidence before state, transitions in
+ * the outbox before the state rows, the notification after everything. A replay of a run that
+ * already ran is handed to `scanTarget` with the run's first evaluation time, so that it writes
+ * the same.
+ */
 async function runOneTarget(rt: AppRuntime, message: ScanTargetMessage): Promise<ScanTargetResult> {
-  await rt.store.runs.startRun({
+  const started = (async () => {
+    await rt.store.runs.startRun({
+      runId: message.runId,
+      trigger: message.trigger,
+      startedAt: formatInstant(rt.clock()),
+      now: message.now,
+      targetsPlanned: 1,
+      planFailures: [],
+    });
+    return rt.store.runs.getRun(message.runId);
+  })();
+  const scopes = targetScopes(message.target);
+  const collected = collectTarget(message.target, rt.estate, { now: message.now });
+  const states = Promise.all(scopes.map((scope) => readRows(rt, scope)));
+  // Whatever fails first fails the run; the others are awaited so that nothing runs on unobserved.
+  const [run, observed, rows] = await settleAll(started, collected, states);
+  const now = run?.now ?? message.now;
+  if (now !== message.now) return scanTarget(rt, { ...message, now });
+  const previous = new Map(scopes.map((scope, i) => [scope, rows[i] as StateRow[]]));
+
+  const label = targetLabel(message.target);
+  const nowMs = parseInstant(now) as number;
+  // Re-reading a changed resource that is gone answers 404: that is a deletion, not an error.
+  const gone =
+    message.target.kind === "resources"
+      ? observed.filter((o) => o.error?.statusCode === 404).map((o) => o.id)
+      : [];
+  const observations = observed.filter((o) => !gone.includes(o.id));
+  const deleted = [
+    ...(message.deleted ?? []),
+    ...gone,
+    ...vanishedUnderRoots(message.target, observations, previous),
+  ];
+  const complete =
+    message.target.kind !== "resources" && !observations.some((o) => o.error !== undefined);
+  const scan = scanObservations(rt.catalogue, observations, {
+    nowMs,
+    loaded: rt.loaded,
     runId: message.runId,
-    trigger: message.trigger,
-    startedAt: formatInstant(rt.clock()),
-    now: message.now,
-    targetsPlanned: 1,
-    planFailures: [],
+    vigilVersion: rt.vigilVersion,
+    clock: rt.clock,
   });
-  // A replay of a run that already ran keeps its first evaluation time, so that it writes the same.
-  const run = await rt.store.runs.getRun(message.runId);
-  return scanTarget(rt, { ...message, now: run?.now ?? message.now });
+  // The state write starts from the rows read above instead of reading them again.
+  const store: EvidenceStore = {
+    ...rt.store,
+    applyFindings: (scope, runId, observedAt, findings, options) => {
+      const known = previous.get(scope);
+      return rt.store.applyFindings(scope, runId, observedAt, findings, {
+        ...options,
+        ...(known !== undefined ? { previous: known } : {}),
+      });
+    },
+  };
+  const owner =
+    message.target.kind === "resources"
+      ? targetLabel({ kind: "subscription", subscriptionId: message.target.subscriptionId })
+      : undefined;
+  const recorded = await recordScan(
+    store,
+    rt.catalogue,
+    [
+      {
+        label,
+        observations,
+        complete,
+        scopes,
+        deleted,
+        ...(owner !== undefined ? { owner } : {}),
+      },
+    ],
+    scan.findings,
+    {
+      runId: message.runId,
+      trigger: message.trigger,
+      recordedAt: formatInstant(rt.clock()),
+      now,
+      vigilVersion: rt.vigilVersion,
+      config: rt.loaded.config,
+      beforeStateWrite: async (target, scope, transitions) => {
+        const news = transitions.filter((t) => t.kind !== "still-failing");
+        if (news.length > 0) await rt.store.outbox.put(message.runId, target, scope, news);
+      },
+    },
+  );
+  const touched = new Set(scopes);
+  for (const o of observations) if (o.scope !== undefined) touched.add(o.scope);
+  const recordSeq = recorded.records[0]?.seq;
+  const [, finished] = await settleAll(
+    rt.store.runs.touchScopes(
+      [...touched].map((scope) => ({
+        scope,
+        lastRunId: message.runId,
+        lastEvaluatedAt: now,
+        lastTarget: label,
+      })),
+    ),
+    rt.store.runs.finishTarget({
+      runId: message.runId,
+      target: label,
+      outcome: "done",
+      finishedAt: formatInstant(rt.clock()),
+      ...(recordSeq !== undefined ? { recordSeq } : {}),
+    }),
+  );
+  if (finished.runCompleted) {
+    const notify: NotifyMessage = { v: 1, runId: message.runId };
+    await rt.store.queues.notifications.send(notify);
+  }
+  return {
+    runId: message.runId,
+    target: label,
+    recordSeq,
+    transitions: recorded.transitions.filter((t) => t.kind !== "still-failing"),
+    findings: scan.findings.length,
+    runCompleted: finished.runCompleted,
+  };
+}
+
+/** Every row of a scope, as stored now. */
+async function readRows(rt: AppRuntime, scope: string): Promise<StateRow[]> {
+  const rows: StateRow[] = [];
+  for await (const row of rt.store.listState(scope)) rows.push(row);
+  return rows;
+}
+
+/**
+ * What a `resources` re-read no longer finds under a root it read completely (a container that
+ * left its account), from the subscription's rows as read before the scan: as `scanTarget` does.
+ */
+function vanishedUnderRoots(
+  target: Target,
+  observations: readonly Observation[],
+  previous: ReadonlyMap<string, readonly StateRow[]>,
+): string[] {
+  if (target.kind !== "resources") return [];
+  const roots = new Set<string>();
+  for (const id of target.resourceIds) {
+    const root = affectedRoot(id)?.rootId;
+    if (root !== undefined) roots.add(root);
+  }
+  const seen = new Set(observations.map((o) => o.id.toLowerCase()));
+  const complete = [...roots].filter(
+    (root) =>
+      seen.has(root.toLowerCase()) &&
+      !observations.some((o) => o.error !== undefined && isObservationOfRoot(root, o.id)),
+  );
+  if (complete.length === 0) return [];
+  const vanished = new Set<string>();
+  for (const row of previous.get(target.subscriptionId) ?? []) {
+    if (row.deletedAt !== undefined || seen.has(row.resourceId.toLowerCase())) continue;
+    if (complete.some((root) => isObservationOfRoot(root, row.resourceId)))
+      vanished.add(row.resourceId);
+  }
+  return [...vanished];
+}
+
+/**
+ * Await every promise; reject with the first failure (in argument order) once all have settled,
+ * so that no write is still running, unobserved, when the caller gives up.
+ */
+async function settleAll<T extends unknown[]>(
+  ...promises: { [K in keyof T]: Promise<T[K]> }
+): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const outcome of settled) if (outcome.status === "rejected") throw outcome.reason;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as T;
 }
 
 /**

@@ -31,6 +31,11 @@ export interface ApplyFindingsOptions {
    * notifications outbox): when it throws, nothing is written.
    */
   beforeWrite?: (transitions: readonly Transition[]) => Promise<void>;
+  /**
+   * The scope's rows as the caller has just read them (`listState`): used instead of reading the
+   * scope again. A row written by someone else since is kept as it is unless this run changes it.
+   */
+  previous?: readonly StateRow[];
   abortSignal?: AbortSignal;
 }
 
@@ -123,7 +128,8 @@ export function createFindingStore(table: TableClient): FindingStore {
 
     async applyFindings(scope, runId, observedAt, findings, options = {}) {
       const previous: StateRow[] = [];
-      for await (const row of listState(scope, options)) previous.push(row);
+      if (options.previous !== undefined) previous.push(...options.previous);
+      else for await (const row of listState(scope, options)) previous.push(row);
       const before = new Map(
         previous.map((row) => [rowKeyOf(row.controlId, row.resourceId), serialise(row)]),
       );
