@@ -60,8 +60,10 @@ export interface CollectEstateOptions {
   now: string;
   abortSignal?: AbortSignal;
   onProgress?: (progress: CollectProgress) => void;
-  /** How many targets are collected at once (default 4). */
+  /** How many cluster, TLS, tenant and drill targets are collected at once (default 8). */
   concurrency?: number;
+  /** How many subscription targets are collected at once (default 64: in practice all). */
+  armConcurrency?: number;
   /**
    * Longest time one target may take, in milliseconds (default 10 minutes): no call starts and no
    * retry waits past it, so a throttled API cannot hold a worker for longer.
@@ -70,6 +72,11 @@ export interface CollectEstateOptions {
   /** The clock for deadlines (default `Date.now`). */
   clock?: () => number;
 }
+
+/** Default number of non-ARM targets collected at once. */
+export const DEFAULT_TARGET_CONCURRENCY = 8;
+/** Default number of subscription targets collected at once. */
+export const DEFAULT_ARM_TARGET_CONCURRENCY = 64;
 
 /** Default time budget of one target. */
 export const DEFAULT_TARGET_TIMEOUT_IN_MS = 10 * 60 * 1000;
@@ -159,17 +166,17 @@ export async function planTargets(
   }
   if (config.tenantId !== undefined) targets.push({ kind: "tenant", tenantId: config.tenantId });
   if (armInScope(config) && config.clusters?.aksDiscovery !== false) {
-    for (const subscriptionId of subscriptionIds) {
-      try {
-        const clusters = await deps.discovery.listAksClusters(
-          subscriptionId,
-          withSignal(options.abortSignal),
-        );
-        for (const cluster of clusters) targets.push({ kind: "cluster", cluster });
-      } catch (error) {
-        failed(`AKS clusters of subscription ${subscriptionId}`, error);
-      }
-    }
+    // Every subscription at once (the collectors may answer them with one query), kept in order.
+    const listed = await Promise.allSettled(
+      subscriptionIds.map((subscriptionId) =>
+        deps.discovery.listAksClusters(subscriptionId, withSignal(options.abortSignal)),
+      ),
+    );
+    listed.forEach((result, index) => {
+      if (result.status === "fulfilled")
+        for (const cluster of result.value) targets.push({ kind: "cluster", cluster });
+      else failed(`AKS clusters of subscription ${subscriptionIds[index]}`, result.reason);
+    });
   }
   for (const entry of config.clusters?.kubeconfig ?? []) {
     const cluster: ClusterTarget = {
@@ -394,21 +401,20 @@ export async function collectEstate(
   const results: Observation[][] = new Array(targets.length);
   const collected: boolean[] = new Array(targets.length).fill(false);
   const failedTargets: FailedTarget[] = [...failures];
-  let next = 0;
   let done = 0;
-  const worker = async () => {
-    while (next < targets.length) {
-      const index = next++;
+  const worker = async (queue: number[]) => {
+    for (let index = queue.shift(); index !== undefined; index = queue.shift()) {
       const target = targets[index] as Target;
       const label = targetLabel(target);
       try {
-        results[index] = await collectTarget(target, deps, options);
+        const observations = await collectTarget(target, deps, options);
+        results[index] = observations;
         collected[index] = true;
         done++;
         options.onProgress?.({
           target: label,
           message: `done (${done}/${targets.length})`,
-          observations: results[index].length,
+          observations: observations.length,
         });
       } catch (error) {
         if (options.abortSignal?.aborted === true) throw error;
@@ -423,11 +429,18 @@ export async function collectEstate(
       }
     }
   };
-  const workers = Array.from(
-    { length: Math.min(options.concurrency ?? 4, targets.length) },
-    worker,
-  );
-  await Promise.all(workers);
+  // ARM reads are budgeted per subscription (a token bucket each): every subscription target
+  // starts at once so that each bucket is drawn from the start, rather than subscriptions waiting
+  // behind each other for a few workers. The call policy still bounds the calls in flight.
+  const isArm = (target: Target) => target.kind === "subscription" || target.kind === "resources";
+  const armQueue = targets.flatMap((target, index) => (isArm(target) ? [index] : []));
+  const otherQueue = targets.flatMap((target, index) => (isArm(target) ? [] : [index]));
+  const pool = (queue: number[], size: number) =>
+    Array.from({ length: Math.min(size, queue.length) }, () => worker(queue));
+  await Promise.all([
+    ...pool(armQueue, options.armConcurrency ?? DEFAULT_ARM_TARGET_CONCURRENCY),
+    ...pool(otherQueue, options.concurrency ?? DEFAULT_TARGET_CONCURRENCY),
+  ]);
   return {
     targets,
     observations: results.flat(),

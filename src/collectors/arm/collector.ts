@@ -73,6 +73,11 @@ interface RunContext {
   observedAt: () => string;
   options: CollectOptions;
   blobReader: NewestBlobReader;
+  /**
+   * The failover-relevant events of the subscription's whole activity-log window, read once for
+   * all its servers (a subscription collection); absent, each server queries its own.
+   */
+  subscriptionActivity?: () => Promise<ArmBody[]>;
 }
 
 /** Where an observation's document came from (`source` without its time). */
@@ -140,6 +145,15 @@ async function collectSubscription(context: RunContext): Promise<Observation[]> 
 
   const clusters = listings.get(TOP_LEVEL_TYPES.managedClusters);
   const servers = listings.get(TOP_LEVEL_TYPES.flexibleServers);
+  if (servers?.ok === true && servers.bodies.length > 1) {
+    // One query of the window for the whole subscription instead of one per server: the events
+    // are few next to the servers, and each query is a read of the subscription's budget.
+    let pending: Promise<ArmBody[]> | undefined;
+    context.subscriptionActivity = () => {
+      pending ??= readActivityLog(context, undefined);
+      return pending;
+    };
+  }
   const accounts = listings.get(TOP_LEVEL_TYPES.storageAccounts);
   const [clusterObservations, serverObservations, accountObservations] = await Promise.all([
     clusters === undefined ? [] : observeClusters(context, clusters),
@@ -369,10 +383,7 @@ async function observeServer(
   body: ArmBody,
   source: BodySource,
 ): Promise<Observation> {
-  const { postgresql, monitor } = clientsFor(context.settings, context.subscriptionId);
-  const now = Date.parse(context.options.now);
-  const from = new Date(now - context.settings.activityLogDays * 86_400_000).toISOString();
-  const to = new Date(now).toISOString();
+  const { postgresql } = clientsFor(context.settings, context.subscriptionId);
   const { resourceGroup, name } = parts(body);
   const gaps: Gap[] = [];
   const joined: Record<string, unknown> = {};
@@ -399,10 +410,15 @@ async function observeServer(
       }
     }),
   );
-  const filter = `eventTimestamp ge '${from}' and eventTimestamp le '${to}' and resourceUri eq '${String(body.id)}'`;
-  const activity = captureList("arm", () =>
-    monitor.activityLogs.list(filter, signal(context)).byPage(),
-  );
+  const serverId = String(body.id).toLowerCase();
+  const activity =
+    context.subscriptionActivity !== undefined
+      ? context
+          .subscriptionActivity()
+          .then((events) =>
+            events.filter((event) => String(event.resourceId ?? "").toLowerCase() === serverId),
+          )
+      : readActivityLog(context, String(body.id));
 
   const [backupResult, configurationResults, activityResult] = await Promise.allSettled([
     backups,
@@ -425,14 +441,34 @@ async function observeServer(
   joined.configurations = configurationsJoined;
 
   if (activityResult.status === "fulfilled") {
-    joined.activityLog = activityResult.value.filter((event) => {
-      const operation = (event.operationName as { value?: unknown } | undefined)?.value;
-      return typeof operation === "string" && FAILOVER_OPERATIONS.test(operation);
-    });
+    joined.activityLog = activityResult.value;
   } else {
     gaps.push(gap("joined.activityLog", asCollectionError("arm", activityResult.reason)));
   }
   return observation(context, TOP_LEVEL_TYPES.flexibleServers, body, source, joined, gaps);
+}
+
+/**
+ * The failover-relevant events of the activity-log window (`activityLogDays` before `now`), of
+ * one resource, or of the whole subscription when `resourceId` is undefined (every page).
+ * @throws CollectionError when the query finally fails
+ */
+async function readActivityLog(
+  context: RunContext,
+  resourceId: string | undefined,
+): Promise<ArmBody[]> {
+  const { monitor } = clientsFor(context.settings, context.subscriptionId);
+  const now = Date.parse(context.options.now);
+  const from = new Date(now - context.settings.activityLogDays * 86_400_000).toISOString();
+  const to = new Date(now).toISOString();
+  const filter = `eventTimestamp ge '${from}' and eventTimestamp le '${to}'${resourceId !== undefined ? ` and resourceUri eq '${resourceId}'` : ""}`;
+  const events = await captureList("arm", () =>
+    monitor.activityLogs.list(filter, signal(context)).byPage(),
+  );
+  return events.filter((event) => {
+    const operation = (event.operationName as { value?: unknown } | undefined)?.value;
+    return typeof operation === "string" && FAILOVER_OPERATIONS.test(operation);
+  });
 }
 
 function isCollectionFailure(value: unknown): value is CollectionError {

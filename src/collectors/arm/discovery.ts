@@ -99,14 +99,14 @@ export function listAksClusters(
     ).get(TOP_LEVEL_TYPES.managedClusters);
     if (listing === undefined) throw new TypeError("the managed cluster listing is missing");
     if (!listing.ok) throw listing.error;
-    return listing.bodies
-      .filter((body) => passesFilters(settings, body))
-      .map((body) => ({
-        kind: "aks" as const,
-        name: String(body.name),
-        resourceId: String(body.id),
-        subscriptionId,
-      }));
+    const bodies = listing.bodies.filter((body) => passesFilters(settings, body));
+    rememberClusters(settings, bodies);
+    return bodies.map((body) => ({
+      kind: "aks" as const,
+      name: String(body.name),
+      resourceId: String(body.id),
+      subscriptionId,
+    }));
   });
 }
 
@@ -159,6 +159,8 @@ export function getAksCluster(
   if (cluster.kind !== "aks") {
     throw new TypeError(`getAksCluster needs an AKS cluster, not ${cluster.kind}`);
   }
+  const listed = takeRememberedCluster(settings, cluster.resourceId);
+  if (listed !== undefined) return Promise.resolve(listed);
   return scoped(options, async () => {
     const [subscriptionId, resourceGroup, name] = managedClusterParts(cluster.resourceId);
     const { containerService } = clientsFor(settings, subscriptionId);
@@ -168,6 +170,45 @@ export function getAksCluster(
       }),
     );
   });
+}
+
+/** How long a cluster body read by discovery may stand in for a GET of it. */
+const REMEMBERED_CLUSTER_TTL_MS = 10 * 60 * 1000;
+
+const rememberedClusters = new WeakMap<
+  CollectorSettings,
+  Map<string, { body: Record<string, unknown>; at: number }>
+>();
+
+/**
+ * Keep the cluster bodies a discovery listing returned, so the collection of each cluster that
+ * follows (a sweep plans, then collects) needs no GET of its own: with a thousand clusters those
+ * GETs are a thousand reads of the subscriptions' ARM budgets.
+ */
+function rememberClusters(settings: CollectorSettings, bodies: Record<string, unknown>[]): void {
+  let remembered = rememberedClusters.get(settings);
+  if (remembered === undefined) {
+    remembered = new Map();
+    rememberedClusters.set(settings, remembered);
+  }
+  const at = Date.now();
+  for (const [id, entry] of remembered)
+    if (at - entry.at > REMEMBERED_CLUSTER_TTL_MS) remembered.delete(id);
+  for (const body of bodies)
+    if (typeof body.id === "string") remembered.set(body.id.toLowerCase(), { body, at });
+}
+
+/** A cluster body remembered from discovery, used once and only while fresh. */
+function takeRememberedCluster(
+  settings: CollectorSettings,
+  resourceId: string,
+): Record<string, unknown> | undefined {
+  const remembered = rememberedClusters.get(settings);
+  const key = resourceId.toLowerCase();
+  const entry = remembered?.get(key);
+  if (entry === undefined) return undefined;
+  remembered?.delete(key);
+  return Date.now() - entry.at <= REMEMBERED_CLUSTER_TTL_MS ? entry.body : undefined;
 }
 
 function managedClusterParts(resourceId: string): [string, string, string] {

@@ -5,6 +5,7 @@
  */
 
 import type { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import { runWithCallOptions } from "../call-policy.js";
 import { CollectionError } from "../errors.js";
 import type { CollectorSettings } from "../types.js";
 import {
@@ -219,6 +220,102 @@ function toArmShape(row: ArmBody, canonical: Map<string, TopLevelType>): ArmBody
   return body;
 }
 
+/** One subscription's wait for a batched Resource Graph query. */
+interface BatchWaiter {
+  subscriptionId: string;
+  deadlineMs: number | undefined;
+  resolve(rows: ArmBody[]): void;
+  reject(error: unknown): void;
+}
+
+const pendingBatches = new WeakMap<CollectorSettings, Map<string, BatchWaiter[]>>();
+
+/**
+ * The Resource Graph rows of `types` in one subscription. Calls made in the same turn of the
+ * event loop for the same types (a sweep starts every subscription at once, and the planner
+ * lists every subscription's clusters at once) are answered by one query over all their
+ * subscriptions, so a sweep spends a few queries of ARG's small per-principal quota (15 per 5 s)
+ * instead of one per subscription. The shared query runs until the latest of the callers'
+ * deadlines; each caller still stops at its own abort.
+ * @throws CollectionError when the shared query finally fails (every caller of the batch gets it)
+ */
+function batchedResourceGraph(
+  settings: CollectorSettings,
+  subscriptionId: string,
+  types: readonly TopLevelType[],
+  options: { abortSignal?: AbortSignal; deadlineMs?: number },
+): Promise<ArmBody[]> {
+  options.abortSignal?.throwIfAborted();
+  let bySettings = pendingBatches.get(settings);
+  if (bySettings === undefined) {
+    bySettings = new Map();
+    pendingBatches.set(settings, bySettings);
+  }
+  const key = [...types].sort().join(",");
+  let waiters = bySettings.get(key);
+  if (waiters === undefined) {
+    const batch: BatchWaiter[] = [];
+    waiters = batch;
+    bySettings.set(key, batch);
+    setImmediate(() => {
+      bySettings.delete(key);
+      void runBatch(settings, types, batch);
+    });
+  }
+  return new Promise<ArmBody[]>((resolve, reject) => {
+    const signal = options.abortSignal;
+    const onAbort = () => reject(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    waiters.push({
+      subscriptionId,
+      deadlineMs: options.deadlineMs,
+      resolve: (rows) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(rows);
+      },
+      reject: (error) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    });
+  });
+}
+
+async function runBatch(
+  settings: CollectorSettings,
+  types: readonly TopLevelType[],
+  waiters: BatchWaiter[],
+): Promise<void> {
+  const subscriptions = [...new Set(waiters.map((w) => w.subscriptionId.toLowerCase()))].sort();
+  const deadlines = waiters.map((w) => w.deadlineMs);
+  const deadlineMs = deadlines.some((d) => d === undefined)
+    ? undefined
+    : Math.max(...(deadlines as number[]));
+  try {
+    // A fresh call context: the query belongs to no single caller's abort signal.
+    const rows = await runWithCallOptions({}, () =>
+      queryResourceGraph(
+        settings,
+        subscriptions,
+        types,
+        deadlineMs !== undefined ? { deadlineMs } : {},
+      ),
+    );
+    const bySubscription = new Map<string, ArmBody[]>();
+    for (const row of rows) {
+      const subscription = /^\/subscriptions\/([^/]+)/i.exec(String(row.id))?.[1]?.toLowerCase();
+      if (subscription === undefined) continue;
+      const list = bySubscription.get(subscription) ?? [];
+      list.push(row);
+      bySubscription.set(subscription, list);
+    }
+    for (const waiter of waiters)
+      waiter.resolve(bySubscription.get(waiter.subscriptionId.toLowerCase()) ?? []);
+  } catch (error) {
+    for (const waiter of waiters) waiter.reject(error);
+  }
+}
+
 /**
  * List every top-level type of one subscription: Resource Graph first when enabled, each
  * provider's own list for the types ARG did not answer. Bodies are filtered.
@@ -232,7 +329,7 @@ export async function listTopLevel(
   const listings = new Map<TopLevelType, Listing>();
   if (settings.useResourceGraph) {
     try {
-      const rows = await queryResourceGraph(settings, [subscriptionId], types, options);
+      const rows = await batchedResourceGraph(settings, subscriptionId, types, options);
       for (const type of types) {
         listings.set(type, {
           ok: true,

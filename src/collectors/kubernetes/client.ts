@@ -126,10 +126,20 @@ export function trustedCas(extra: readonly string[] | undefined): string[] | und
  * raw JSON body of a successful response (the typed core API would otherwise turn timestamps into
  * Date objects and drop unknown fields: observations keep the wire shape).
  */
-function rawCapture(abortSignal: AbortSignal, sink: (body: unknown) => void): ObservableMiddleware {
+function rawCapture(
+  abortSignal: AbortSignal,
+  sink: (body: unknown) => void,
+  connections: SharedDispatcher,
+): ObservableMiddleware {
   return {
     pre: (context: RequestContext) => {
       context.setSignal(abortSignal);
+      // The client builds a new dispatcher (a new connection pool, so a new TLS handshake) for
+      // every request; its TLS settings are the same for every request of one cluster, so the
+      // first one is kept and reused and connections stay open between lists and pages.
+      const fresh = context.getDispatcher();
+      if (connections.dispatcher === undefined) connections.dispatcher = fresh;
+      else if (fresh !== undefined) context.setDispatcher(connections.dispatcher);
       return new Observable(Promise.resolve(context));
     },
     post: (response: ResponseContext) =>
@@ -145,6 +155,11 @@ function rawCapture(abortSignal: AbortSignal, sink: (body: unknown) => void): Ob
         }),
       ),
   };
+}
+
+/** The dispatcher a cluster reader reuses for all its requests (see {@link rawCapture}). */
+interface SharedDispatcher {
+  dispatcher: ReturnType<RequestContext["getDispatcher"]>;
 }
 
 function callOptions(middleware: ObservableMiddleware): ConfigurationOptions {
@@ -200,6 +215,7 @@ export function createClusterReader(
 ): ClusterReader {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
+  const connections: SharedDispatcher = { dispatcher: undefined };
   const page = async (
     kind: ResourceKind,
     next: string | undefined,
@@ -207,9 +223,13 @@ export function createClusterReader(
   ): Promise<unknown> => {
     let raw: unknown;
     const options = callOptions(
-      rawCapture(abortSignal, (body) => {
-        raw = body;
-      }),
+      rawCapture(
+        abortSignal,
+        (body) => {
+          raw = body;
+        },
+        connections,
+      ),
     );
     const params = { limit: PAGE_SIZE, ...(next !== undefined ? { _continue: next } : {}) };
     if (kind.group === "" && kind.plural === "namespaces")
