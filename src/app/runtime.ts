@@ -115,8 +115,10 @@ export function withStateCache(rt: AppRuntime, options: StateCacheOptions = {}):
     invalidate,
     read<T>(key: string, load: () => Promise<T>): Promise<CachedRead<T>> {
       const entry = entries.get(key);
-      if (entry !== undefined && monotonic() - entry.at < ttlMs)
-        return Promise.resolve(entry as CachedRead<T>);
+      if (entry !== undefined) {
+        if (monotonic() - entry.at < ttlMs) return Promise.resolve(entry as CachedRead<T>);
+        entries.delete(key);
+      }
       const pending = loading.get(key);
       if (pending !== undefined && pending.generation === generation)
         return pending.promise as Promise<CachedRead<T>>;
