@@ -15,6 +15,7 @@ export * from "./health.js";
 export * from "./notify.js";
 export * from "./resource-changed.js";
 export * from "./scan-target.js";
+export * from "./scan-target-poison.js";
 export * from "./sweep.js";
 
 import { clusterChangedFunction } from "./cluster-changed.js";
@@ -29,6 +30,7 @@ import { healthFunction } from "./health.js";
 import { notifyFunction } from "./notify.js";
 import { resourceChangedFunction } from "./resource-changed.js";
 import { scanTargetFunction } from "./scan-target.js";
+import { scanTargetPoisonFunction } from "./scan-target-poison.js";
 import { sweepFunction } from "./sweep.js";
 
 /** Every HTTP function, for `vigil serve`'s router and the auth-level test. */
@@ -42,5 +44,9 @@ export const HTTP_FUNCTIONS = [
 ] as const;
 
 /** The other triggers, by kind. */
-export const QUEUE_FUNCTIONS = [scanTargetFunction, notifyFunction] as const;
+export const QUEUE_FUNCTIONS = [
+  scanTargetFunction,
+  scanTargetPoisonFunction,
+  notifyFunction,
+] as const;
 export { clusterChangedFunction, resourceChangedFunction, sweepFunction };
