@@ -239,7 +239,9 @@ try {
       line += `  testssl ${row(testssl)} ${(scan.elapsedInMs / 1000).toFixed(1).padStart(5)} s`;
       if (sameTls(vigil, testssl)) testsslAgree += 1;
       else
-        disagreements.push(`  ${e.name} (${e.label}): vigil ${row(vigil)} testssl ${row(testssl)}`);
+        disagreements.push(
+          `  ${e.name} (${e.label}): configured -${row(e.configured, TLS_VERSIONS)} vigil ${row(vigil)} testssl ${row(testssl)}`,
+        );
     }
     const sslscanScan = hasSslscan
       ? await scanned("sslscan", runSslscan(e.host, e.port, { protocolsOnly: true }))
@@ -253,7 +255,9 @@ try {
       line += `  sslscan ${row(sslscan)} ${ms(scan.elapsedInMs).padStart(9)}`;
       if (sameTls(vigil, sslscan)) sslscanAgree += 1;
       else
-        disagreements.push(`  ${e.name} (${e.label}): vigil ${row(vigil)} sslscan ${row(sslscan)}`);
+        disagreements.push(
+          `  ${e.name} (${e.label}): configured -${row(e.configured, TLS_VERSIONS)} vigil ${row(vigil)} sslscan ${row(sslscan)}`,
+        );
     }
     if (testssl !== undefined && sslscan !== undefined) {
       if (SCANNED_VERSIONS.every((v) => testssl[v] === sslscan[v])) toolsAgree += 1;

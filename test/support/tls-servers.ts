@@ -368,7 +368,11 @@ export interface RunTestsslScanOptions {
   protocolsOnly: boolean;
 }
 
-/** An OpenSSL config at security level 0, so that testssl's own `openssl` calls reach TLS 1.0/1.1. */
+/**
+ * An OpenSSL config for testssl's own `openssl` calls: security level 0, so that they reach TLS
+ * 1.0/1.1, and every suite, so that its first connection succeeds on a server offering only suites
+ * outside DEFAULT (CAMELLIA, anonymous); it stops with "Your OpenSSL cannot connect" otherwise.
+ */
 function legacyOpensslConfig(dir: string): string {
   const configFile = join(dir, "openssl.cnf");
   writeFileSync(
@@ -380,7 +384,7 @@ function legacyOpensslConfig(dir: string): string {
       "[ssl_sect]",
       "system_default = system_default_sect",
       "[system_default_sect]",
-      `CipherString = ${LEGACY_CIPHERS}`,
+      "CipherString = ALL:COMPLEMENTOFALL:@SECLEVEL=0",
       "MinProtocol = TLSv1",
       "",
     ].join("\n"),
