@@ -19,6 +19,41 @@ export const STORE_NAMES = {
   notificationsQueue: "notifications",
 } as const;
 
+/**
+ * Retries of every storage call: an outage of the account (a restarted Azurite, a failover, a
+ * network blip) of up to about half a minute is ridden out inside the call, so that a write in
+ * progress lands once the account answers again instead of failing the whole target. Backoff
+ * doubles from 0.5 s to at most 8 s: 0.5 + 1 + 2 + 4 + 8 × 4 ≈ 40 s over 8 retries. Every store
+ * write is a conditional create or an idempotent upsert, so a retry whose first try did land is
+ * harmless (a create then answers 409, which the store reads as "already there").
+ */
+export const STORE_RETRY = {
+  retries: 8,
+  retryDelayInMs: 500,
+  maxRetryDelayInMs: 8_000,
+  /** One try is abandoned (and retried) after this long. */
+  tryTimeoutInMs: 60_000,
+} as const;
+
+/** The storage SDKs' (blob, queue) retry options for {@link STORE_RETRY}. */
+const storageRetryOptions = {
+  retryOptions: {
+    maxTries: STORE_RETRY.retries + 1,
+    retryDelayInMs: STORE_RETRY.retryDelayInMs,
+    maxRetryDelayInMs: STORE_RETRY.maxRetryDelayInMs,
+    tryTimeoutInMs: STORE_RETRY.tryTimeoutInMs,
+  },
+};
+
+/** The tables SDK's (core-rest-pipeline) retry options for {@link STORE_RETRY}. */
+const tableRetryOptions = {
+  retryOptions: {
+    maxRetries: STORE_RETRY.retries,
+    retryDelayInMs: STORE_RETRY.retryDelayInMs,
+    maxRetryDelayInMs: STORE_RETRY.maxRetryDelayInMs,
+  },
+};
+
 /** How to reach the store. */
 export type ConnectStoreOptions =
   | { connectionString: string }
@@ -55,9 +90,15 @@ export function connectStore(options: ConnectStoreOptions): StoreClients {
     const allowInsecureConnection = /DefaultEndpointsProtocol=http;|Endpoint=http:\/\//i.test(
       connectionString,
     );
-    const tableOptions = { allowInsecureConnection };
-    const blobService = BlobServiceClient.fromConnectionString(connectionString);
-    const queueService = QueueServiceClient.fromConnectionString(connectionString);
+    const tableOptions = { allowInsecureConnection, ...tableRetryOptions };
+    const blobService = BlobServiceClient.fromConnectionString(
+      connectionString,
+      storageRetryOptions,
+    );
+    const queueService = QueueServiceClient.fromConnectionString(
+      connectionString,
+      storageRetryOptions,
+    );
     return {
       blobService,
       tableService: TableServiceClient.fromConnectionString(connectionString, tableOptions),
@@ -70,15 +111,15 @@ export function connectStore(options: ConnectStoreOptions): StoreClients {
   const { accountUrl, credential } = options;
   const tableUrl = options.tableUrl ?? siblingEndpoint(accountUrl, "table");
   const queueUrl = options.queueUrl ?? siblingEndpoint(accountUrl, "queue");
-  const tableService = new TableServiceClient(tableUrl, credential);
-  const blobService = new BlobServiceClient(accountUrl, credential);
-  const queueService = new QueueServiceClient(queueUrl, credential);
+  const tableService = new TableServiceClient(tableUrl, credential, tableRetryOptions);
+  const blobService = new BlobServiceClient(accountUrl, credential, storageRetryOptions);
+  const queueService = new QueueServiceClient(queueUrl, credential, storageRetryOptions);
   return {
     blobService,
     tableService,
     queueService,
     containerClient: (name) => blobService.getContainerClient(name),
-    tableClient: (name) => new TableClient(tableUrl, name, credential),
+    tableClient: (name) => new TableClient(tableUrl, name, credential, tableRetryOptions),
     queueClient: (name) => queueService.getQueueClient(name),
   };
 }

@@ -25,6 +25,11 @@ export interface StartLocalStoreOptions {
   silent?: boolean;
   /** How long to wait for the three services to listen. Default: 30 000. */
   timeoutInMs?: number;
+  /**
+   * Ports to listen on (default 0: any free port). A restarted store passes the ports it had, so
+   * that clients built on its connection string reach it again.
+   */
+  ports?: { blob: number; queue: number; table: number };
 }
 
 /** A running local Azurite. */
@@ -35,6 +40,8 @@ export interface LocalStore {
   blobEndpoint: string;
   tableEndpoint: string;
   queueEndpoint: string;
+  /** The ports the three services listen on. */
+  ports: { blob: number; queue: number; table: number };
   /** Stops Azurite (SIGTERM, so a persistent store flushes; SIGKILL after 10 s). */
   close(): Promise<void>;
 }
@@ -52,11 +59,11 @@ export async function startLocalStore(options: StartLocalStoreOptions = {}): Pro
   const args = [
     bin,
     "--blobPort",
-    "0",
+    String(options.ports?.blob ?? 0),
     "--queuePort",
-    "0",
+    String(options.ports?.queue ?? 0),
     "--tablePort",
-    "0",
+    String(options.ports?.table ?? 0),
     "--blobHost",
     "127.0.0.1",
     "--queueHost",
@@ -108,6 +115,11 @@ export async function startLocalStore(options: StartLocalStoreOptions = {}): Pro
     blobEndpoint,
     queueEndpoint,
     tableEndpoint,
+    ports: {
+      blob: Number(new URL(blobEndpoint).port),
+      queue: Number(new URL(queueEndpoint).port),
+      table: Number(new URL(tableEndpoint).port),
+    },
     close() {
       closing ??= stop(child).finally(() => process.removeListener("exit", killOnExit));
       return closing;
