@@ -19,9 +19,12 @@
  * subscriptions. The bound is computed from the reads vigil made and from the ideal of one read
  * per resource (the baseline of this run), and the wall time is compared with both.
  *
- * Run: npm run bench:sweep   (options: --scale 0.1, --subscriptions N, --latency 20-50,
- *      --no-throttle, --keep (keep the generated seed), --cpu-prof is a node flag: add it with
- *      NODE_OPTIONS)
+ * The sweep keeps one target at a time (`scanEstate` with `retain: false`): each target's
+ * observations and findings are counted as it is evaluated, as a queue worker handles one target.
+ *
+ * Run: npm run bench:sweep   (options: --scale 0.1, --subscriptions N, --latency 20-50 (or 0),
+ *      --no-throttle, --keep (keep the generated seed). Profile both processes with
+ *      node --cpu-prof --import tsx bench/sweep.bench.ts)
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { cpus, loadavg } from "node:os";
@@ -300,14 +303,35 @@ async function main(): Promise<void> {
     const cpuBefore = process.cpuUsage();
     let peakRss = before.rss;
     const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
     }, 20);
     const targetsDone = { count: 0 };
     const sweepStart = performance.now();
     let collectedAt = 0;
+    // The sweep keeps one target at a time (retain: false); what the figures need of each
+    // target is counted as it is evaluated.
+    const armTypes = new Set([
+      "microsoft.containerservice/managedclusters",
+      "microsoft.dbforpostgresql/flexibleservers",
+      "microsoft.storage/storageaccounts",
+      "microsoft.storage/storageaccounts/blobservices/containers",
+    ]);
+    const resourcesBySubscription = new Map<string, number>();
+    const errorsByControl = new Map<string, number>();
     const result = await scanEstate(catalogue, config, deps, {
       nowMs: Date.parse(served.now),
       vigilVersion: "bench",
+      retain: false,
+      onTargetEvaluated: (_index, observations, findings) => {
+        for (const o of observations) {
+          if (!armTypes.has(o.type.toLowerCase()) || !o.id.includes("/providers/")) continue;
+          const sub = o.id.split("/")[2]?.toLowerCase() ?? "";
+          resourcesBySubscription.set(sub, (resourcesBySubscription.get(sub) ?? 0) + 1);
+        }
+        for (const f of findings)
+          if (f.status === "error")
+            errorsByControl.set(f.controlId, (errorsByControl.get(f.controlId) ?? 0) + 1);
+      },
       ...(loaded.config !== undefined ? { loaded } : {}),
       onProgress: (progress) => {
         if (/^done \(|^failed \(/.test(progress.message)) {
@@ -331,20 +355,7 @@ async function main(): Promise<void> {
     );
     const stats = deps.settings.callPolicy.stats();
 
-    const observationCount = result.observations.length;
-    // --- resources and bounds ---
-    const armTypes = new Set([
-      "microsoft.containerservice/managedclusters",
-      "microsoft.dbforpostgresql/flexibleservers",
-      "microsoft.storage/storageaccounts",
-      "microsoft.storage/storageaccounts/blobservices/containers",
-    ]);
-    const resourcesBySubscription = new Map<string, number>();
-    for (const o of result.observations) {
-      if (!armTypes.has(o.type.toLowerCase()) || o.id.includes("/providers/") === false) continue;
-      const sub = o.id.split("/")[2]?.toLowerCase() ?? "";
-      resourcesBySubscription.set(sub, (resourcesBySubscription.get(sub) ?? 0) + 1);
-    }
+    const observationCount = result.run.observations;
     const resources = [...resourcesBySubscription.values()].reduce((a, b) => a + b, 0);
     const expectedResources = c.aksClusters + c.postgresServers + c.storageAccounts + c.containers;
     const armReadsBySub = new Map(
@@ -366,7 +377,7 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(
       `sweep: ${result.targets.length} targets (${result.failedTargets.length} failed), ` +
-        `${result.observations.length} observations, ${result.findings.length} findings ` +
+        `${observationCount} observations, ${result.summary.total} findings ` +
         `(${Object.entries(byStatus)
           .map(([k, v]) => `${k} ${v}`)
           .join(", ")})`,
@@ -406,10 +417,6 @@ async function main(): Promise<void> {
       `sweep: peak RSS ${fixed(mb(peakRss), 0)} MB sampled every 20 ms during the sweep; ` +
         `process maxRSS ${fixed(mb(maxRss), 0)} MB (vigil only: the emulator runs in a child process)`,
     );
-    const errorsByControl = new Map<string, number>();
-    for (const f of result.findings)
-      if (f.status === "error")
-        errorsByControl.set(f.controlId, (errorsByControl.get(f.controlId) ?? 0) + 1);
     if (errorsByControl.size > 0)
       lines.push(
         `sweep: error findings by control: ${[...errorsByControl]
@@ -420,25 +427,6 @@ async function main(): Promise<void> {
     for (const failed of result.failedTargets.slice(0, 5))
       lines.push(`sweep: failed target ${failed.label}: ${failed.message}`);
     process.stdout.write(`${lines.join("\n")}\n`);
-    const gc = (globalThis as { gc?: () => void }).gc;
-    if (gc !== undefined) {
-      // With node --expose-gc: how much of the heap the observations and the findings hold.
-      const heap = () => {
-        gc();
-        return mb(process.memoryUsage().heapUsed);
-      };
-      const all = heap();
-      result.observations = [];
-      result.byTarget = [];
-      const withoutObservations = heap();
-      result.findings = [];
-      const withoutFindings = heap();
-      process.stdout.write(
-        `sweep: heap ${fixed(all, 0)} MB; without the observations ${fixed(withoutObservations, 0)} MB; ` +
-          `without the findings too ${fixed(withoutFindings, 0)} MB\n`,
-      );
-    }
-
     const ratioActual = sweepSeconds / boundActual;
     const ratioIdeal = sweepSeconds / boundIdeal;
     const figures: Figure[] = [

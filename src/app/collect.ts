@@ -71,6 +71,18 @@ export interface CollectEstateOptions {
   targetTimeoutInMs?: number;
   /** The clock for deadlines (default `Date.now`). */
   clock?: () => number;
+  /**
+   * Called with each collected target's (redacted) observations as soon as it completes, with the
+   * target's index in the plan: a scan evaluates them while the other targets are still read.
+   */
+  onTargetCollected?: (index: number, observations: readonly Observation[]) => void;
+  /**
+   * Keep each target's observations in the result (default true). False: the result's
+   * `observations` and each `byTarget[i].observations` are empty (`complete` is still computed):
+   * for a caller that takes each target's observations from `onTargetCollected` and so need not
+   * hold the whole estate in memory.
+   */
+  retainObservations?: boolean;
 }
 
 /** Default number of non-ARM targets collected at once. */
@@ -400,6 +412,7 @@ export async function collectEstate(
   options.onProgress?.({ target: "plan", message: `${targets.length} target(s) to collect` });
   const results: Observation[][] = new Array(targets.length);
   const collected: boolean[] = new Array(targets.length).fill(false);
+  const hadErrors: boolean[] = new Array(targets.length).fill(false);
   const failedTargets: FailedTarget[] = [...failures];
   let done = 0;
   const worker = async (queue: number[]) => {
@@ -408,8 +421,10 @@ export async function collectEstate(
       const label = targetLabel(target);
       try {
         const observations = await collectTarget(target, deps, options);
-        results[index] = observations;
+        results[index] = options.retainObservations === false ? [] : observations;
+        hadErrors[index] = observations.some((o) => o.error !== undefined);
         collected[index] = true;
+        options.onTargetCollected?.(index, observations);
         done++;
         options.onProgress?.({
           target: label,
@@ -448,8 +463,7 @@ export async function collectEstate(
       label: targetLabel(target),
       observations: results[index] ?? [],
       scopes: targetScopes(target),
-      complete:
-        collected[index] === true && !(results[index] ?? []).some((o) => o.error !== undefined),
+      complete: collected[index] === true && hadErrors[index] !== true,
     })),
     failedTargets,
   };

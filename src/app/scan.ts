@@ -15,6 +15,7 @@ import {
   InputErrors,
   indexWaivers,
   mergeConfig,
+  type Observation,
   type Run,
   type Summary,
   summarize,
@@ -166,14 +167,18 @@ export function scanObservations(
   catalogue: Catalogue,
   observations: readonly unknown[],
   options: ScanOptions,
+  /** The findings when the caller has (partly) evaluated the observations already. */
+  evaluated?: () => Finding[],
 ): ScanResult {
   const clock = options.clock ?? Date.now;
   const startedAt = formatInstant(clock());
-  const findings = evaluate(catalogue, observations, {
-    nowMs: options.nowMs,
-    ...(options.loaded?.config !== undefined ? { config: options.loaded.config } : {}),
-    ...(options.loaded?.waivers !== undefined ? { waivers: options.loaded.waivers } : {}),
-  });
+  const findings =
+    evaluated?.() ??
+    evaluate(catalogue, observations, {
+      nowMs: options.nowMs,
+      ...(options.loaded?.config !== undefined ? { config: options.loaded.config } : {}),
+      ...(options.loaded?.waivers !== undefined ? { waivers: options.loaded.waivers } : {}),
+    });
   const completedAt = formatInstant(clock());
   return {
     run: {
@@ -199,6 +204,42 @@ export interface ScanEstateOptions extends ScanOptions {
   onProgress?: (progress: CollectProgress) => void;
   /** Label of the estate in the run record (the emulator seed folder, or "live"). */
   estate?: string;
+  /**
+   * Called with each target's observations and findings as soon as it is evaluated (targets
+   * complete in any order; `index` is the target's place in the plan).
+   */
+  onTargetEvaluated?: (
+    index: number,
+    observations: readonly Observation[],
+    findings: readonly Finding[],
+  ) => void;
+  /**
+   * Keep the observations and findings in the result (default true). False: `observations`,
+   * `findings` and each `byTarget[i].observations` are empty, while `summary`, `run` and the
+   * targets are complete; what a caller needs of each target it takes from `onTargetEvaluated`.
+   * A sweep of a large estate then holds one target at a time rather than the whole estate.
+   */
+  retain?: boolean;
+}
+
+/** The sum of summaries (of disjoint sets of findings). */
+function addSummaries(summaries: readonly Summary[]): Summary {
+  const total = summarize([]);
+  const add = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
+  };
+  for (const summary of summaries) {
+    total.total += summary.total;
+    add(total.byStatus, summary.byStatus);
+    add(total.failingBySeverity, summary.failingBySeverity);
+    add(total.errorsBySeverity, summary.errorsBySeverity);
+    for (const [family, counts] of Object.entries(summary.byFamily)) {
+      const existing = total.byFamily[family];
+      if (existing === undefined) total.byFamily[family] = { ...counts };
+      else add(existing, counts);
+    }
+  }
+  return total;
 }
 
 /** A scan of a live or emulated estate: the findings, and what could not be collected. */
@@ -222,12 +263,43 @@ export async function scanEstate(
   deps: EstateDeps,
   options: ScanEstateOptions,
 ): Promise<EstateScanResult> {
+  // Each target is evaluated as soon as it is collected, while the others are still being read
+  // (evaluation is per observation, so the findings equal one evaluation of them all, in plan
+  // order); only what is left is evaluated after the last target.
+  const evaluateOptions = {
+    nowMs: options.nowMs,
+    ...(options.loaded?.config !== undefined ? { config: options.loaded.config } : {}),
+    ...(options.loaded?.waivers !== undefined ? { waivers: options.loaded.waivers } : {}),
+  };
+  const retain = options.retain !== false;
+  const findingsByTarget: Finding[][] = [];
+  let observationCount = 0;
+  const counted: Summary[] = [];
   const collected = await collectEstate(config, deps, {
     now: formatInstant(options.nowMs),
     ...(options.abortSignal !== undefined ? { abortSignal: options.abortSignal } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    retainObservations: retain,
+    onTargetCollected: (index, observations) => {
+      const findings = evaluate(catalogue, observations, evaluateOptions);
+      options.onTargetEvaluated?.(index, observations, findings);
+      observationCount += observations.length;
+      if (retain) findingsByTarget[index] = findings;
+      else counted.push(summarize(findings));
+    },
   });
-  const result = scanObservations(catalogue, collected.observations, options);
+  const result = scanObservations(catalogue, collected.observations, options, () =>
+    retain
+      ? collected.byTarget.flatMap(
+          (target, index) =>
+            findingsByTarget[index] ?? evaluate(catalogue, target.observations, evaluateOptions),
+        )
+      : [],
+  );
+  if (!retain) {
+    result.summary = addSummaries(counted);
+    result.run.observations = observationCount;
+  }
   return {
     ...result,
     targets: collected.targets,

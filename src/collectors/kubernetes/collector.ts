@@ -302,10 +302,14 @@ export function createKubernetesCollector(
       if (target.kind !== "cluster") return [];
       const cluster = target.cluster;
       const connected = await connectReader(cluster, collectOptions);
-      const snapshot =
-        "reader" in connected
-          ? await readSnapshot(cluster, connected.reader, collectOptions)
-          : failedSnapshot(cluster.name, connected.failure);
+      let snapshot: ClusterSnapshot;
+      if ("reader" in connected) {
+        try {
+          snapshot = await readSnapshot(cluster, connected.reader, collectOptions);
+        } finally {
+          await connected.reader.close();
+        }
+      } else snapshot = failedSnapshot(cluster.name, connected.failure);
       const observations = buildClusterObservations(
         snapshot,
         traefikConfigFor(settings, cluster.name),
