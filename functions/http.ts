@@ -38,8 +38,15 @@ export function content(
 }
 
 /**
+ * Largest request body a handler accepts. No HTTP function reads a body (they are all GETs), so
+ * a request declaring more is refused before anything else, without its body being read.
+ */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+
+/**
  * Run an HTTP handler's work after authenticating the request for `role`, mapping failures to
- * clear bodies: `{ error: { code, message } }`.
+ * clear bodies: `{ error: { code, message } }`. A body declared over
+ * {@link MAX_REQUEST_BODY_BYTES} is refused with 413 first.
  */
 export async function guarded(
   request: HttpRequest,
@@ -47,6 +54,11 @@ export async function guarded(
   role: AppRole | undefined,
   work: (host: FunctionsHost) => Promise<HttpResponseInit>,
 ): Promise<HttpResponseInit> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > MAX_REQUEST_BODY_BYTES)
+    return json(413, {
+      error: { code: "too_large", message: "the request body is over 1 MB" },
+    });
   let host: FunctionsHost;
   try {
     host = await functionsHost();

@@ -166,10 +166,21 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     if (path === "/runtime/webhooks/eventgrid" || path === "/runtime/webhooks/eventhub") {
       if (request.method !== "POST") return fail(response, 405, "method_not_allowed", "POST only");
       if (!(await keyAccepted(request, url, response))) return;
-      const body = await readBody(request);
-      if (body === undefined) return fail(response, 413, "too_large", "the body is over 1 MB");
+      // A body over the limit is refused unread (declared) or as soon as it passes the limit.
+      const declared = Number(request.headers["content-length"]);
+      const body = declared > MAX_BODY_BYTES ? undefined : await readBody(request);
+      if (body === undefined) return tooLarge(request, response);
       if (path === "/runtime/webhooks/eventgrid") return eventGrid(url, request, body, response);
       return eventHub(url, body, response);
+    }
+    // The HTTP functions read no body: one sent anyway is not drained after the answer (a client
+    // could stream without end); the connection closes instead.
+    const length = request.headers["content-length"];
+    if (
+      (length !== undefined && length !== "0") ||
+      request.headers["transfer-encoding"] !== undefined
+    ) {
+      closeAfterAnswer(request, response);
     }
     const fn = HTTP_FUNCTIONS.find(
       (f) =>
@@ -452,15 +463,58 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(JSON.stringify(body));
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** The body, or `undefined` once it passes the limit (reading then stops, paused). */
+function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      request.off("data", onData);
+      request.pause();
+      chunks.length = 0;
+      resolveBody(undefined);
+    };
+    request.on("data", onData);
+    request.once("end", () => resolveBody(Buffer.concat(chunks)));
+    request.once("error", reject);
+  });
+}
+
+/** 413, then close the connection without taking in the rest of the body. */
+function tooLarge(request: IncomingMessage, response: ServerResponse): void {
+  closeAfterAnswer(request, response);
+  fail(response, 413, "too_large", "the body is over 1 MB");
+}
+
+/** Bytes of an unwanted body discarded after the answer before the connection is cut. */
+const LINGER_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Once the answer is out, close the connection's write side and discard what is left of an
+ * unwanted body, up to {@link LINGER_BYTES} or two seconds, then cut the connection: never
+ * buffered, never drained without end. (Cutting it at once, as `Connection: close` does, makes
+ * the kernel answer the client's next bytes with a reset, which can destroy the answer before the
+ * client reads it: HTTP servers call this a lingering close.)
+ */
+function closeAfterAnswer(request: IncomingMessage, response: ServerResponse): void {
+  response.once("finish", () => {
+    if (request.complete) return;
+    const socket = request.socket;
+    let discarded = 0;
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    timer.unref();
+    request.once("end", () => clearTimeout(timer));
+    socket.once("close", () => clearTimeout(timer));
+    request.on("data", (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > LINGER_BYTES) socket.destroy();
+    });
+    request.resume();
+    // No further request on this connection: a FIN tells the client to stop sending.
+    socket.end();
+  });
 }
 
 function headerOf(request: IncomingMessage, name: string): string | undefined {

@@ -20,10 +20,14 @@ const SECRET_NAME =
 const SECRET_VALUES: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/, // PEM private key
   /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/, // JWT
-  /(?:^|[;\s])\s*(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=/i, // connection strings
+  // Connection strings. No `\s*` after the delimiter: `\s` is a delimiter already, and a `\s*`
+  // there made a long run of spaces take quadratic time.
+  /(?:^|[;\s])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|Pwd)\s*=/i,
   /[?&]sig=[A-Za-z0-9%+/=]{10,}/, // SAS token in a URL
-  // htpasswd entries (Traefik basicAuth `users`): user:$apr1$…, user:$2y$…, user:{SHA}…
-  /[^\s:"',]+:(?:\$apr1\$|\$2[aby]\$|\$[56]\$|\{SHA\})/,
+  // htpasswd entries (Traefik basicAuth `users`): user:$apr1$…, user:$2y$…, user:{SHA}…. The user
+  // name starts at a delimiter (the lookbehind): tried from every position of a long word, the
+  // match took quadratic time, minutes for a property of a few hundred kilobytes.
+  /(?<![^\s:"',])[^\s:"',]+:(?:\$apr1\$|\$2[aby]\$|\$[56]\$|\{SHA\})/,
   /\bBearer\s+[A-Za-z0-9._~+/-]{16,}/i, // a bearer token in a header value
 ];
 

@@ -44,11 +44,24 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Largest seed file read. A seed is hand-written JSON; a file this big is a mistake (a dump, a
+ * log), and reading it would hold the whole text and its parsed form in memory at once.
+ */
+export const MAX_SEED_FILE_BYTES = 32 * 1024 * 1024;
+
 function readJson(file: string, label: string): unknown {
   let text: string;
   try {
+    const { size } = statSync(file);
+    if (size > MAX_SEED_FILE_BYTES)
+      throw new SeedError(
+        `is ${size} bytes; seed files are limited to ${MAX_SEED_FILE_BYTES} bytes`,
+        label,
+      );
     text = readFileSync(file, "utf8");
   } catch (error) {
+    if (error instanceof SeedError) throw error;
     throw new SeedError("cannot be read", label, { cause: error });
   }
   try {

@@ -179,14 +179,43 @@ const CSV_COLUMNS = [
   "statusWithoutWaiver",
 ] as const;
 
+/**
+ * Most characters of one observed or expected value a report shows. A resource can carry a
+ * property of megabytes (a certificate chain, a policy document); the report shows its start and
+ * its length, and the evidence snapshot keeps it whole.
+ */
+export const MAX_REPORTED_VALUE_CHARS = 2000;
+
+/** A value as JSON text, cut to `maxChars` with the number of characters left out. */
+export function boundedJson(value: unknown, maxChars = MAX_REPORTED_VALUE_CHARS): string {
+  const text = JSON.stringify(value) ?? "";
+  if (text.length <= maxChars) return text;
+  return `${text.slice(0, maxChars)}… (${text.length - maxChars} more characters)`;
+}
+
+/**
+ * A trace whose observed and expected values are each at most `maxChars` of JSON: a longer one is
+ * replaced by its cut text (see {@link boundedJson}), for outputs that carry the trace as data.
+ */
+export function boundedTrace(
+  trace: readonly TraceEntry[],
+  maxChars = MAX_REPORTED_VALUE_CHARS,
+): TraceEntry[] {
+  const bound = (value: unknown) => {
+    const text = JSON.stringify(value);
+    return text === undefined || text.length <= maxChars ? value : boundedJson(value, maxChars);
+  };
+  return trace.map((t) => ({ ...t, observed: bound(t.observed), expected: bound(t.expected) }));
+}
+
 /** The trace as one line: `field observed=… expected=…` per entry that decided, `; ` between. */
 export function observedText(trace: readonly TraceEntry[]): string {
   return trace
     .filter((t) => t.within === undefined)
     .map((t) => {
       const what = t.field ?? t.value ?? "(value)";
-      const observed = t.missing === true ? "missing" : JSON.stringify(t.observed);
-      return `${what} ${t.operator} observed=${observed} expected=${JSON.stringify(t.expected)}`;
+      const observed = t.missing === true ? "missing" : boundedJson(t.observed);
+      return `${what} ${t.operator} observed=${observed} expected=${boundedJson(t.expected)}`;
     })
     .join("; ");
 }

@@ -12,6 +12,7 @@ import {
   type TraceEntry,
 } from "../core/index.js";
 import {
+  boundedJson,
   type EvidenceItem,
   type EvidenceReportModel,
   FRAMEWORK_NAMES,
@@ -351,7 +352,7 @@ function itemAnchor(item: EvidenceItem): string {
 
 function show(value: unknown): string {
   if (value === undefined) return "";
-  return typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? "");
+  return boundedJson(value);
 }
 
 function traceTable(trace: readonly TraceEntry[]): string {

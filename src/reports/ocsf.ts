@@ -4,6 +4,7 @@
  * relies on, with their sources in ocsf/ocsf-schema, are in test/fixtures/ocsf/README.md.
  */
 import type { Control, Finding, Severity, Status } from "../core/index.js";
+import { boundedTrace } from "./evidence-report.js";
 import { findingFingerprint } from "./sarif.js";
 
 /** The OCSF schema version the events follow and are tested against (`metadata.version`). */
@@ -118,7 +119,7 @@ export function renderOcsf(findings: readonly Finding[], options: RenderOcsfOpti
         control: { id: finding.controlId, version: finding.controlVersion },
         frameworks: finding.frameworks,
         ...(finding.waiver === undefined ? {} : { waiver: finding.waiver }),
-        trace: finding.trace,
+        trace: boundedTrace(finding.trace),
       },
     });
   }

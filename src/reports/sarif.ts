@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Control, Finding, Severity } from "../core/index.js";
+import { boundedTrace } from "./evidence-report.js";
 
 const LEVEL: Record<Severity, "error" | "warning" | "note"> = {
   critical: "error",
@@ -148,7 +149,7 @@ export function renderSarif(findings: readonly Finding[], options: RenderSarifOp
           resourceType: f.resourceType,
           ...(f.scope !== undefined ? { scope: f.scope } : {}),
           parameters: f.parameters,
-          trace: f.trace,
+          trace: boundedTrace(f.trace),
         },
       };
     });
