@@ -12,7 +12,7 @@ import {
   type Severity,
   type StateRow,
 } from "../core/index.js";
-import { type AppRuntime, type CachedRead, readState } from "./runtime.js";
+import { type AppRuntime, type CachedRead, readState, type StateCache } from "./runtime.js";
 
 /** What a pipeline asks. */
 export interface GateQuery {
@@ -143,14 +143,69 @@ function scopeState(rt: AppRuntime, scope: string) {
  */
 export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<GateAnswer> {
   const [scopes, head] = await Promise.all([
-    scopesOf(rt, query),
+    resolveScopes(rt, query),
     readState(rt, "ledger-head", () => rt.store.head()),
   ]);
-  const floor = RANK[query.minSeverity ?? "low"];
   const maxAgeMs = (query.maxAgeMinutes ?? DEFAULT_GATE_MAX_AGE_MINUTES) * 60_000;
   const nowMs = rt.evaluationTime();
   const states = await Promise.all(scopes.value.map((scope) => scopeState(rt, scope)));
-  const stateReadAt = Math.min(head.readAt, scopes.readAt, ...states.map((state) => state.readAt));
+  // A named scope is no read of the store; an environment's list of scanned scopes is.
+  const reads = [head, ...states, ...(scopes.source !== undefined ? [scopes.source] : [])];
+  // The same reads (the cache hands out the same objects while they are fresh) and no scope too
+  // old now: the answer is the one given last time, and is not built and rendered again.
+  const cache =
+    rt.stateCache !== undefined && rt.stateCache.store === rt.store ? rt.stateCache : undefined;
+  const key = JSON.stringify([query.scope, query.environment, query.minSeverity, maxAgeMs]);
+  const anyStale = states.some(
+    ({ value: { fresh } }) => fresh !== undefined && isStale(fresh, nowMs, maxAgeMs),
+  );
+  const memo = cache !== undefined ? answers.get(cache)?.get(key) : undefined;
+  if (
+    memo !== undefined &&
+    !anyStale &&
+    memo.reads.length === reads.length &&
+    memo.reads.every((read, i) => read === reads[i])
+  )
+    return memo.answer;
+  const answer = decide(query, scopes.value, head, states, reads, nowMs, maxAgeMs);
+  if (cache !== undefined && !anyStale) {
+    let byKey = answers.get(cache);
+    // Bounded: clients choose the scopes they ask about.
+    if (byKey === undefined || byKey.size >= MAX_MEMO_ANSWERS) {
+      byKey = new Map();
+      answers.set(cache, byKey);
+    }
+    byKey.set(key, { reads, answer });
+  }
+  return answer;
+}
+
+/** Most remembered answers per state cache (distinct questions); more start the memory afresh. */
+const MAX_MEMO_ANSWERS = 256;
+
+/** The last answer per question, per state cache, with the reads it rests on. */
+interface MemoAnswer {
+  reads: readonly unknown[];
+  answer: GateAnswer;
+}
+const answers = new WeakMap<StateCache, Map<string, MemoAnswer>>();
+
+function isStale(fresh: { lastEvaluatedAt: string }, nowMs: number, maxAgeMs: number): boolean {
+  return nowMs - (parseInstant(fresh.lastEvaluatedAt) ?? 0) > maxAgeMs;
+}
+
+function decide(
+  query: GateQuery,
+  scopeList: readonly string[],
+  head: CachedRead<{ seq: number; hash: string } | null>,
+  states: readonly CachedRead<ScopeState>[],
+  reads: readonly CachedRead<unknown>[],
+  nowMs: number,
+  maxAgeMs: number,
+): GateAnswer {
+  const floor = RANK[query.minSeverity ?? "low"];
+  const stateReadAt = Math.min(...reads.map((read) => read.readAt));
+  const scopes = { value: scopeList };
   if (scopes.value.length === 0)
     return {
       decision: "unknown",
@@ -178,7 +233,7 @@ export async function decideGate(rt: AppRuntime, query: GateQuery): Promise<Gate
     if (oldest === null || fresh.lastEvaluatedAt < oldest.at)
       oldest = { at: fresh.lastEvaluatedAt, runId: fresh.lastRunId };
     const ageMs = nowMs - (parseInstant(fresh.lastEvaluatedAt) ?? 0);
-    if (ageMs > maxAgeMs) {
+    if (isStale(fresh, nowMs, maxAgeMs)) {
       unknown = true;
       reasons.push(
         `scope ${scope} was last evaluated ${Math.round(ageMs / 60_000)} minute(s) ago (${fresh.lastEvaluatedAt}), more than ${maxAgeMs / 60_000}`,
@@ -235,6 +290,15 @@ function order(a: GateFinding, b: GateFinding): number {
  * @throws InputError for an environment the config does not name, or one that matches by tags only
  */
 export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<CachedRead<string[]>> {
+  const { value, readAt } = await resolveScopes(rt, query);
+  return { value, readAt };
+}
+
+/** {@link scopesOf}, with the read of the scanned scopes it rests on (none for a named scope). */
+async function resolveScopes(
+  rt: AppRuntime,
+  query: GateQuery,
+): Promise<CachedRead<string[]> & { source?: CachedRead<string[]> }> {
   if (query.scope !== undefined) return { value: [query.scope], readAt: rt.clock() };
   const name = query.environment as string;
   const environments = rt.config.environments ?? [];
@@ -260,7 +324,7 @@ export async function scopesOf(rt: AppRuntime, query: GateQuery): Promise<Cached
   );
   // A pattern without a wildcard names a scope that must be there, scanned or not.
   for (const p of patterns) if (!p.includes("*") && !matching.includes(p)) matching.push(p);
-  return { value: matching.sort(compare), readAt: scanned.readAt };
+  return { value: matching.sort(compare), readAt: scanned.readAt, source: scanned };
 }
 
 function gateFinding(row: StateRow): GateFinding {

@@ -42,6 +42,8 @@ export const DEFAULT_MAX_DEQUEUE_COUNT = 5;
  * instance (Functions scale out; a CLI scan into the same account) can go unseen.
  */
 export const STATE_CACHE_TTL_MS = 5_000;
+/** Most reads a state cache keeps (scopes asked about); one more empties it first. */
+const MAX_CACHED_READS = 1024;
 
 /** One cached read: the value and the wall-clock time (epoch ms) it was read from the store. */
 export interface CachedRead<T> {
@@ -85,7 +87,7 @@ export function withStateCache(rt: AppRuntime, options: StateCacheOptions = {}):
   const clock = rt.clock;
   let generation = 0;
   let writing = 0;
-  const entries = new Map<string, { value: unknown; readAt: number; at: number }>();
+  const entries = new Map<string, { read: CachedRead<unknown>; at: number }>();
   const loading = new Map<string, { generation: number; promise: Promise<CachedRead<unknown>> }>();
   const invalidate = () => {
     generation += 1;
@@ -116,7 +118,7 @@ export function withStateCache(rt: AppRuntime, options: StateCacheOptions = {}):
     read<T>(key: string, load: () => Promise<T>): Promise<CachedRead<T>> {
       const entry = entries.get(key);
       if (entry !== undefined) {
-        if (monotonic() - entry.at < ttlMs) return Promise.resolve(entry as CachedRead<T>);
+        if (monotonic() - entry.at < ttlMs) return Promise.resolve(entry.read as CachedRead<T>);
         entries.delete(key);
       }
       const pending = loading.get(key);
@@ -128,10 +130,14 @@ export function withStateCache(rt: AppRuntime, options: StateCacheOptions = {}):
       const readAt = clock();
       const promise = load().then(
         (value) => {
-          const read = { value, readAt };
+          // The very object every hit hands out, so that callers can tell an unchanged read.
+          const read: CachedRead<T> = { value, readAt };
           // Kept only when no write began or ended while it loaded: otherwise it may predate it.
-          if (ttlMs > 0 && writing === 0 && generation === started)
-            entries.set(key, { ...read, at });
+          if (ttlMs > 0 && writing === 0 && generation === started) {
+            // Bounded: clients choose the scopes they ask about.
+            if (entries.size >= MAX_CACHED_READS) entries.clear();
+            entries.set(key, { read, at });
+          }
           if (loading.get(key)?.promise === promise) loading.delete(key);
           return read;
         },

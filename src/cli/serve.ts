@@ -8,7 +8,7 @@
  * and the sweep timer.
  */
 
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join, resolve } from "node:path";
@@ -271,7 +271,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   function context(functionName: string, triggerMetadata?: Record<string, unknown>) {
     return new InvocationContext({
       functionName,
-      invocationId: randomBytes(8).toString("hex"),
+      invocationId: randomUUID(),
       ...(triggerMetadata !== undefined ? { triggerMetadata } : {}),
       logHandler: (level, ...args) => {
         if (level === "trace" || level === "debug") return;
@@ -435,19 +435,34 @@ export function localFunctionKey(
   return key;
 }
 
+/**
+ * Rendered JSON bodies by body object: the gate hands out the same answer object while the state
+ * it rests on is unchanged (answers are never modified once built), so it is rendered once.
+ */
+const renderedBodies = new WeakMap<object, Buffer>();
+
+function rendered(body: unknown): Buffer {
+  const known = typeof body === "object" && body !== null ? renderedBodies.get(body) : undefined;
+  if (known !== undefined) return known;
+  const bytes = Buffer.from(JSON.stringify(body), "utf8");
+  if (typeof body === "object" && body !== null) renderedBodies.set(body, bytes);
+  return bytes;
+}
+
 async function write(response: ServerResponse, result: HttpResponseInit): Promise<void> {
   const headers = new Headers(result.headers as ConstructorParameters<typeof Headers>[0]);
-  let body: string | Uint8Array | undefined;
+  let body: Uint8Array | undefined;
   if (result.jsonBody !== undefined) {
-    body = JSON.stringify(result.jsonBody);
+    body = rendered(result.jsonBody);
     if (!headers.has("content-type"))
       headers.set("content-type", "application/json; charset=utf-8");
-  } else if (typeof result.body === "string" || result.body instanceof Uint8Array)
-    body = result.body;
+  } else if (typeof result.body === "string") body = Buffer.from(result.body, "utf8");
+  else if (result.body instanceof Uint8Array) body = result.body;
   else if (result.body !== undefined && result.body !== null)
     throw new Error("vigil serve writes only string and byte bodies");
-  response.statusCode = result.status ?? 200;
-  for (const [name, value] of headers) response.setHeader(name, value);
+  // With its length known the body goes out in one write, not as chunked transfer encoding.
+  if (body !== undefined) headers.set("content-length", String(body.byteLength));
+  response.writeHead(result.status ?? 200, Object.fromEntries(headers));
   response.end(body);
 }
 

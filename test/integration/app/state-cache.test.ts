@@ -207,6 +207,27 @@ describe("the gate through the state cache", () => {
     expect(reads).toBe(1);
   });
 
+  it("gives the same answer object for a repeated question until a read behind it changes", async () => {
+    const scope = uniqueName("memo");
+    const { rt, mono } = runtime();
+    await record(rt.store, scope, "pass", "run-1");
+    const first = await decideGate(rt, { scope });
+    const again = await decideGate(rt, { scope });
+    const otherQuestion = await decideGate(rt, { scope, minSeverity: "critical" });
+
+    await record(rt.store, scope, "fail", "run-2");
+    const afterWrite = await decideGate(rt, { scope });
+    mono.now += STATE_CACHE_TTL_MS;
+    const afterTtl = await decideGate(rt, { scope });
+
+    expect(again).toBe(first);
+    expect(otherQuestion).not.toBe(first);
+    expect(afterWrite).not.toBe(first);
+    expect(afterWrite.decision).toBe("fail");
+    expect(afterTtl).not.toBe(afterWrite);
+    expect(afterTtl).toEqual(afterWrite);
+  });
+
   it("reads the store on every question when the cache is off (TTL 0)", async () => {
     const scope = uniqueName("off");
     let reads = 0;
