@@ -371,7 +371,8 @@ export interface RunTestsslScanOptions {
 /**
  * An OpenSSL config for testssl's own `openssl` calls: security level 0, so that they reach TLS
  * 1.0/1.1, and every suite, so that its first connection succeeds on a server offering only suites
- * outside DEFAULT (CAMELLIA, anonymous); it stops with "Your OpenSSL cannot connect" otherwise.
+ * outside DEFAULT (CAMELLIA, anonymous, TLS 1.3 AES-CCM); it stops with "Your OpenSSL cannot
+ * connect" otherwise.
  */
 function legacyOpensslConfig(dir: string): string {
   const configFile = join(dir, "openssl.cnf");
@@ -385,6 +386,9 @@ function legacyOpensslConfig(dir: string): string {
       "system_default = system_default_sect",
       "[system_default_sect]",
       "CipherString = ALL:COMPLEMENTOFALL:@SECLEVEL=0",
+      // OpenSSL's default TLS 1.3 list leaves out the two AES-CCM suites.
+      "Ciphersuites = TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:" +
+        "TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256",
       "MinProtocol = TLSv1",
       "",
     ].join("\n"),
