@@ -51,6 +51,7 @@ describe("functions/index.js", () => {
         "notify",
         "resource-changed",
         "scan-target",
+        "scan-target-poison",
         "sweep",
       ].sort(),
     );
@@ -101,6 +102,7 @@ describe("functions/index.js", () => {
 
   it.each([
     ["scan-target", "scan-targets", "scanTargetHandler"],
+    ["scan-target-poison", "scan-targets-poison", "scanTargetPoisonHandler"],
     ["notify", "notifications", "notifyHandler"],
   ] as const)(
     "triggers %s from the queue %s of VIGIL_STORAGE with the exported %s",
