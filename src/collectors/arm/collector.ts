@@ -367,10 +367,8 @@ function observeCluster(context: RunContext, body: ArmBody, source: BodySource):
 async function observeServers(context: RunContext, listing: Listing): Promise<Observation[]> {
   const type = TOP_LEVEL_TYPES.flexibleServers;
   if (!listing.ok) return [listFailure(context, type, listing.error, API_VERSIONS.postgresql)];
-  return Promise.all(
-    listing.bodies.map((body) =>
-      observeServer(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
-    ),
+  return mapWithLimit(listing.bodies, RESOURCES_IN_FLIGHT, (body) =>
+    observeServer(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
   );
 }
 
@@ -471,6 +469,32 @@ async function readActivityLog(
   });
 }
 
+/**
+ * Resources of one type and subscription whose reads are under way at once. The call policy paces
+ * the calls anyway; starting every resource's reads at once would only queue thousands of
+ * prepared requests in memory (a subscription may hold thousands of resources), while this many
+ * keep the subscription's slots and read budget busy.
+ */
+const RESOURCES_IN_FLIGHT = 24;
+
+/** `items.map(fn)` with at most `limit` calls pending at once; results in input order. */
+async function mapWithLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
 function isCollectionFailure(value: unknown): value is CollectionError {
   return typeof value === "object" && value !== null && (value as Error).name === "CollectionError";
 }
@@ -484,10 +508,8 @@ async function observeAccounts(context: RunContext, listing: Listing): Promise<O
       listFailure(context, CONTAINER_TYPE, listing.error, API_VERSIONS.storage),
     ];
   }
-  const perAccount = await Promise.all(
-    listing.bodies.map((body) =>
-      observeAccount(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
-    ),
+  const perAccount = await mapWithLimit(listing.bodies, RESOURCES_IN_FLIGHT, (body) =>
+    observeAccount(context, body, { api: listing.api, apiVersion: listing.apiVersion }),
   );
   return [
     ...perAccount.map((each) => each.account),
