@@ -21,14 +21,14 @@ export const STORE_NAMES = {
 
 /**
  * Retries of every storage call: an outage of the account (a restarted Azurite, a failover, a
- * network blip) of up to about half a minute is ridden out inside the call, so that a write in
+ * network blip) of up to about a minute is ridden out inside the call, so that a write in
  * progress lands once the account answers again instead of failing the whole target. Backoff
- * doubles from 0.5 s to at most 8 s: 0.5 + 1 + 2 + 4 + 8 × 4 ≈ 40 s over 8 retries. Every store
+ * doubles from 0.5 s to at most 8 s: 0.5 + 1 + 2 + 4 + 8 × 6 ≈ 55 s over 10 retries. Every store
  * write is a conditional create or an idempotent upsert, so a retry whose first try did land is
  * harmless (a create then answers 409, which the store reads as "already there").
  */
 export const STORE_RETRY = {
-  retries: 8,
+  retries: 10,
   retryDelayInMs: 500,
   maxRetryDelayInMs: 8_000,
   /** One try is abandoned (and retried) after this long. */

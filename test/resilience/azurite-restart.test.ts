@@ -8,8 +8,8 @@
  *
  * Azurite keeps its metadata in memory and saves it every 5 s and when it closes; stopping it
  * takes up to 10 s (it waits for open connections, then `close()` escalates), which is also how
- * long the outage lasts; it then stays down for 12 s more: longer than the tables SDK's default
- * retries (about 7 s), shorter than the store's (about 40 s, `STORE_RETRY`).
+ * long the outage lasts; it then stays down for 9 s more: longer than the tables SDK's default
+ * retries (at most about 8.5 s), well inside the store's (about 55 s, `STORE_RETRY`).
  */
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -45,7 +45,7 @@ const SEED_DIR = resolve(ROOT, "estates", "demo");
 const CONFIG = join(SEED_DIR, "vigil.config.json");
 
 /** How long Azurite stays down after it stopped. */
-const OUTAGE_MS = 12_000;
+const OUTAGE_MS = 9_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const keyOf = (f: { controlId: string; resourceId: string }) =>
