@@ -127,6 +127,9 @@ export function drillRecordScope(record: DrillRecord): string {
   return record.target.environment ?? "drills";
 }
 
+/** Container clients kept for reuse at once (the most recently used). */
+const MAX_CACHED_CLIENTS = 256;
+
 /**
  * The blob reader. Clients are built once per container and reused; the storage SDK's own
  * retries are off (the call policy retries).
@@ -145,12 +148,17 @@ export function createBlobReader(
           secureContext: createSecureContext({ ca: [...rootCertificates, ...settings.apiCaPem] }),
         } as TlsSettings)
       : undefined;
+  // Least recently used first; bounded, since a large estate has tens of thousands of containers
+  // and each client holds its own pipeline.
   const clients = new Map<string, ContainerClient>();
 
   function containerClient(account: string, container: string): ContainerClient {
     const key = `${account}/${container}`;
     let client = clients.get(key);
-    if (client === undefined) {
+    if (client !== undefined) {
+      clients.delete(key);
+      clients.set(key, client);
+    } else {
       const base = settings.cloud.blobEndpointTemplate.replace("{account}", account);
       const policies: PipelinePolicy[] = [
         settings.callPolicy.pipelinePolicy({ api: "blob", partition: account }),
@@ -170,6 +178,10 @@ export function createBlobReader(
         policies,
       );
       clients.set(key, client);
+      if (clients.size > MAX_CACHED_CLIENTS) {
+        const oldest = clients.keys().next().value;
+        if (oldest !== undefined) clients.delete(oldest);
+      }
     }
     return client;
   }
