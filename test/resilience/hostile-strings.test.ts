@@ -42,7 +42,6 @@ let dir: string;
 let served: Served;
 let receiver: HttpReceiver;
 const logLines: string[] = [];
-let terminal: { code: number; stdout: string; stderr: string };
 
 async function api(path: string): Promise<{ status: number; type: string; text: string }> {
   const response = await fetch(`${served.host.baseUrl}${path}`, {
@@ -71,24 +70,35 @@ beforeAll(async () => {
         VIGIL_WEBHOOK_URL: `${receiver.origin}/hook`,
         VIGIL_WEBHOOK_SECRET: SECRET,
         VIGIL_TEAMS_WEBHOOK_URL: `${receiver.origin}/teams`,
+        // Known bug, left to the store: the table answers 500 to the upsert of this cluster's
+        // findings. One attempt, then poison and `error` findings (fail closed), not five.
+        VIGIL_MAX_DEQUEUE_COUNT: "1",
       },
     },
   });
   await served.host.idle();
-  let stdout = "";
-  let stderr = "";
-  const code = await main(["scan", "--emulate", SEED, "--all"], {
-    stdout: (t) => {
-      stdout += t;
-    },
-    stderr: (t) => {
-      stderr += t;
-    },
-    now: () => Date.now(),
-    env: {},
-  });
-  terminal = { code, stdout, stderr };
 }, 180_000);
+
+/** `vigil scan --emulate <hostile seed> --all` as a terminal sees it (run once, on first use). */
+let terminalRun: Promise<{ code: number; stdout: string; stderr: string }> | undefined;
+function terminalOutput() {
+  terminalRun ??= (async () => {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["scan", "--emulate", SEED, "--all"], {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      now: () => Date.now(),
+      env: {},
+    });
+    return { code, stdout, stderr };
+  })();
+  return terminalRun;
+}
 
 afterAll(async () => {
   await served?.close();
@@ -346,7 +356,9 @@ describe("notifications", () => {
 });
 
 describe("terminal and logs", () => {
-  it("prints a table with no raw control character, ANSI escape, bidi control or separator", () => {
+  it("prints a table with no raw control character, ANSI escape, bidi control or separator", async () => {
+    const terminal = await terminalOutput();
+
     // 2: the hostile values make some high-severity findings `error` (fail closed).
     expect(terminal.code).toBe(2);
     expect(terminal.stdout).toContain("svg onload=alert(2)");
