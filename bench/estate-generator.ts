@@ -28,6 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { createRandom } from "../src/emulator/faults.js";
 
 /** What to generate. */
 export interface EstateSize {
@@ -91,18 +92,6 @@ const NOW = "2026-11-23T06:00:00Z";
 const NOW_MS = Date.parse(NOW);
 const HOUR = 3_600_000;
 
-/** A small deterministic PRNG (mulberry32), so an estate repeats exactly for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A deterministic version-4-shaped GUID from a number stream. */
 function guid(random: () => number): string {
   const hex = (n: number) =>
@@ -151,7 +140,7 @@ export function generateEstate(
 ): GeneratedEstate {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "vigil-sweep-estate-"));
   mkdirSync(dir, { recursive: true });
-  const random = prng(options.seed ?? 7);
+  const random = createRandom(options.seed ?? 7);
   const chance = (p: number) => random() < p;
   const w = new Writer(dir);
   const tenantId = guid(random);

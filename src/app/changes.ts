@@ -10,10 +10,8 @@
 
 import { createHash } from "node:crypto";
 import {
-  affectedRoot,
   formatInstant,
   InputError,
-  isObservationOfRoot,
   type Observation,
   parseInstant,
   type StateRow,
@@ -30,6 +28,7 @@ import {
   type ScanTargetMessage,
   type ScanTargetResult,
   scanTarget,
+  vanishedUnderRoots,
 } from "./sweep.js";
 
 /** One Event Grid event (Event Grid schema) as vigil reads it. */
@@ -305,7 +304,13 @@ async function runOneTarget(rt: AppRuntime, message: ScanTargetMessage): Promise
   const deleted = [
     ...(message.deleted ?? []),
     ...gone,
-    ...vanishedUnderRoots(message.target, observations, previous),
+    ...vanishedUnderRoots(
+      message.target,
+      observations,
+      message.target.kind === "resources"
+        ? (previous.get(message.target.subscriptionId) ?? [])
+        : [],
+    ),
   ];
   const complete =
     message.target.kind !== "resources" && !observations.some((o) => o.error !== undefined);
@@ -397,37 +402,6 @@ async function readRows(rt: AppRuntime, scope: string): Promise<StateRow[]> {
   const rows: StateRow[] = [];
   for await (const row of rt.store.listState(scope)) rows.push(row);
   return rows;
-}
-
-/**
- * What a `resources` re-read no longer finds under a root it read completely (a container that
- * left its account), from the subscription's rows as read before the scan: as `scanTarget` does.
- */
-function vanishedUnderRoots(
-  target: Target,
-  observations: readonly Observation[],
-  previous: ReadonlyMap<string, readonly StateRow[]>,
-): string[] {
-  if (target.kind !== "resources") return [];
-  const roots = new Set<string>();
-  for (const id of target.resourceIds) {
-    const root = affectedRoot(id)?.rootId;
-    if (root !== undefined) roots.add(root);
-  }
-  const seen = new Set(observations.map((o) => o.id.toLowerCase()));
-  const complete = [...roots].filter(
-    (root) =>
-      seen.has(root.toLowerCase()) &&
-      !observations.some((o) => o.error !== undefined && isObservationOfRoot(root, o.id)),
-  );
-  if (complete.length === 0) return [];
-  const vanished = new Set<string>();
-  for (const row of previous.get(target.subscriptionId) ?? []) {
-    if (row.deletedAt !== undefined || seen.has(row.resourceId.toLowerCase())) continue;
-    if (complete.some((root) => isObservationOfRoot(root, row.resourceId)))
-      vanished.add(row.resourceId);
-  }
-  return [...vanished];
 }
 
 /**

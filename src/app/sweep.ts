@@ -17,6 +17,7 @@ import {
   isObservationOfRoot,
   type Observation,
   parseInstant,
+  type StateRow,
   type Target,
   type Transition,
 } from "../core/index.js";
@@ -120,7 +121,7 @@ export async function scanTarget(
   const deleted = [
     ...(message.deleted ?? []),
     ...gone,
-    ...(await vanishedUnderRoots(rt, message.target, observations)),
+    ...(await vanishedInStore(rt, message.target, observations)),
   ];
   // A `resources` target re-reads a few resources of a scope: it never vouches that what it did not
   // see is gone (every such target of a subscription has the same label, so "complete" would
@@ -140,14 +141,15 @@ export async function scanTarget(
 
 /**
  * What a `resources` re-read no longer finds under a root it read completely: a container that
- * left its account. The rows under each root are compared with what came back; a root whose read
- * had an error vouches for nothing.
+ * left its account. `rows` are the subscription's rows as stored before the scan; a root whose read
+ * had an error vouches for nothing. `scanTarget` reads them from the store; a change event's run
+ * passes the rows it has already read.
  */
-async function vanishedUnderRoots(
-  rt: AppRuntime,
+export function vanishedUnderRoots(
   target: Target,
   observations: readonly Observation[],
-): Promise<string[]> {
+  rows: Iterable<StateRow>,
+): string[] {
   if (target.kind !== "resources") return [];
   const roots = new Set<string>();
   for (const id of target.resourceIds) {
@@ -162,12 +164,24 @@ async function vanishedUnderRoots(
   );
   if (complete.length === 0) return [];
   const vanished = new Set<string>();
-  for await (const row of rt.store.listState(target.subscriptionId)) {
+  for (const row of rows) {
     if (row.deletedAt !== undefined || seen.has(row.resourceId.toLowerCase())) continue;
     if (complete.some((root) => isObservationOfRoot(root, row.resourceId)))
       vanished.add(row.resourceId);
   }
   return [...vanished];
+}
+
+/** {@link vanishedUnderRoots} over the subscription's rows as the store holds them now. */
+async function vanishedInStore(
+  rt: AppRuntime,
+  target: Target,
+  observations: readonly Observation[],
+): Promise<string[]> {
+  if (target.kind !== "resources") return [];
+  const rows: StateRow[] = [];
+  for await (const row of rt.store.listState(target.subscriptionId)) rows.push(row);
+  return vanishedUnderRoots(target, observations, rows);
 }
 
 /**

@@ -20,6 +20,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { type Dirent, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRandom } from "../../src/emulator/faults.js";
 import { ROOT, tempDir, vigil } from "../support/cli.js";
 
 const MIN_DELAY_MS = 1_000;
@@ -29,18 +30,6 @@ const MAX_WRITE_OFFSET_MS = 600;
 /** Azurite saves its metadata every 5 s (LokiJS autosave); SIGTERM alone does not save it. */
 const AZURITE_AUTOSAVE_WAIT_MS = 6_000;
 
-/** mulberry32: a small seeded PRNG, so that the kill points are the same on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** When to kill: `ms` after the start (`run`) or after the store's folder first changes (`write`). */
 interface KillPoint {
   after: "run" | "write";
@@ -48,7 +37,7 @@ interface KillPoint {
   kill: "group" | "writer";
 }
 
-const random = prng(20_261_123);
+const random = createRandom(20_261_123);
 const KILL_POINTS: KillPoint[] = [
   {
     after: "run",

@@ -24,6 +24,7 @@ import {
   targetScopes,
 } from "../../src/app/index.js";
 import { type Finding, parseInstant, recordSeq } from "../../src/core/index.js";
+import { createRandom } from "../../src/emulator/faults.js";
 import { type RunningEmulator, startEmulator } from "../../src/emulator/index.js";
 import { type LocalStore, type RunTargetRow, startLocalStore } from "../../src/store/index.js";
 import { ROOT, tempDir } from "../support/cli.js";
@@ -46,18 +47,6 @@ const MIN_KILL_OFFSET_MS = 300;
 const MAX_KILL_OFFSET_MS = 4_000;
 /** Messages a worker takes at once: targets then finish one after another, and kills split them. */
 const CONCURRENCY = 3;
-
-/** mulberry32: the kill points repeat on every run. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Worker {
   child: ChildProcess;
@@ -171,7 +160,7 @@ describe("a queued sweep whose worker is SIGKILLed mid-sweep, repeatedly", () =>
       loaded: { ...loaded, config },
     });
     const plan = await planTargets(config, deps, { now: estate.now });
-    const random = prng(20_261_202);
+    const random = createRandom(20_261_202);
 
     const sweep = await startSweep(rt, { trigger: "timer" });
     expect(sweep.targets).toBe(plan.targets.length);
