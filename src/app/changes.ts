@@ -12,7 +12,6 @@ import { createHash } from "node:crypto";
 import {
   formatInstant,
   InputError,
-  type Observation,
   parseInstant,
   type StateRow,
   type Target,
