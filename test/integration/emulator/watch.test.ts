@@ -41,9 +41,16 @@ describe("seed watching", () => {
     });
   });
 
-  /** Waits for watcher reports until `done` holds (the test timeout bounds the wait). */
+  /**
+   * Waits for watcher reports until `done` holds (the test timeout bounds the wait). A report that
+   * lands while `done` is still awaiting its request is not lost: the loop compares report counts
+   * instead of waiting for the next report.
+   */
   async function until(done: () => Promise<boolean>): Promise<void> {
-    while (!(await done())) {
+    for (;;) {
+      const seen = reports.length;
+      if (await done()) return;
+      if (reports.length > seen) continue;
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
