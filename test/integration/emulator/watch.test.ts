@@ -12,10 +12,16 @@ const FOLDER = `arm/subscriptions/${PROD}/resourceGroups/rg-basic-data/providers
 const NEW_SERVER = `/subscriptions/${PROD}/resourceGroups/rg-basic-data/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-basic-new?api-version=2025-08-01`;
 const OLD_SERVER = NEW_SERVER.replace("psql-basic-new", "psql-basic-prod");
 
+const copies: string[] = [];
+afterAll(() => {
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A scratch copy of the basic seed, removed when the file's tests end. */
 function copyOfBasic(): string {
   const dir = mkdtempSync(join(tmpdir(), "vigil-seed-"));
+  copies.push(dir);
   cpSync(seedPath("basic"), dir, { recursive: true });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
