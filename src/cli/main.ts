@@ -1,21 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import {
-  documentedControls,
-  type FailedTarget,
-  FileAccessError,
-  loadCatalogue,
-  loadConfig,
-  openEvidenceStore,
-  readSnapshot,
-  recordScan,
-  runFixtures,
-  type ScanResult,
-  scanEstate,
-  scanObservations,
-  vigilVersion,
-} from "../app/index.js";
+import type { FailedTarget, ScanResult } from "../app/index.js";
 import {
   atOrAbove,
   FAMILIES,
@@ -27,7 +13,7 @@ import {
   SEVERITIES,
   type Severity,
 } from "../core/index.js";
-import { formatRequestLogEntry, type RunningEmulator, startEmulator } from "../emulator/index.js";
+import type { RunningEmulator } from "../emulator/index.js";
 import {
   renderControlsMarkdown,
   renderCsv,
@@ -37,14 +23,6 @@ import {
   renderTable,
   terminalSafe,
 } from "../reports/index.js";
-import {
-  emulatorFaultOptions,
-  namesSources,
-  openEmulatedEstate,
-  openLiveEstate,
-  progressPrinter,
-} from "./estate.js";
-import { gateCommand } from "./gate.js";
 import {
   CLI_HELP,
   EMULATE_HELP,
@@ -56,10 +34,18 @@ import {
   SCAN_HELP,
   VERIFY_HELP,
 } from "./help.js";
-import { storeLocation, writeAtomically } from "./io.js";
-import { exportCommand, verifyPack } from "./pack.js";
-import { reportCommand } from "./report.js";
-import { serveCommand } from "./serve.js";
+
+/**
+ * The use cases, with the Azure SDKs, the store and the collectors behind them: loaded by the
+ * commands that use them, after their arguments are checked, so that help and usage errors answer
+ * without loading them (test/unit/cli/startup.test.ts).
+ */
+type App = typeof import("../app/index.js");
+let app: App | undefined;
+async function loadApp(): Promise<App> {
+  app ??= await import("../app/index.js");
+  return app;
+}
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -116,7 +102,8 @@ function reportError(error: unknown, io: CliIo): number {
     );
     return 2;
   }
-  if (error instanceof InputError || error instanceof FileAccessError) {
+  // A FileAccessError comes from the use cases, so they are loaded when there is one.
+  if (error instanceof InputError || (app !== undefined && error instanceof app.FileAccessError)) {
     io.stderr(`vigil: ${terminalSafe(error.message)}\n`);
     return 2;
   }
@@ -133,17 +120,17 @@ async function dispatch(argv: string[], io: CliIo): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === "--version" || command === "-v") {
-    io.stdout(`${vigilVersion()}\n`);
+    io.stdout(`${(await loadApp()).vigilVersion()}\n`);
     return 0;
   }
   if (command === "policies") return policies(rest, io);
   if (command === "scan") return scan(rest, io);
   if (command === "emulate") return emulate(rest, io);
   if (command === "verify") return verify(rest, io);
-  if (command === "report") return reportCommand(rest, io);
-  if (command === "export") return exportCommand(rest, io);
-  if (command === "serve") return serveCommand(rest, io);
-  if (command === "gate") return gateCommand(rest, io);
+  if (command === "report") return (await import("./report.js")).reportCommand(rest, io);
+  if (command === "export") return (await import("./pack.js")).exportCommand(rest, io);
+  if (command === "serve") return (await import("./serve.js")).serveCommand(rest, io);
+  if (command === "gate") return (await import("./gate.js")).gateCommand(rest, io);
   throw new UsageError(`unknown command '${command}'`);
 }
 
@@ -170,16 +157,16 @@ function parse(args: string[], options: OptionSpec, allowPositionals = false): P
   }
 }
 
-function policies(argv: string[], io: CliIo): number {
+async function policies(argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === "--help" || sub === "-h") {
     io.stdout(POLICIES_HELP);
     return sub === undefined ? 2 : 0;
   }
-  if (sub === "validate") return policiesValidate(rest, io);
-  if (sub === "test") return policiesTest(rest, io);
-  if (sub === "list") return policiesList(rest, io);
-  if (sub === "docs") return policiesDocs(rest, io);
+  if (sub === "validate") return policiesValidate(rest, io, await loadApp());
+  if (sub === "test") return policiesTest(rest, io, await loadApp());
+  if (sub === "list") return policiesList(rest, io, await loadApp());
+  if (sub === "docs") return policiesDocs(rest, io, await loadApp());
   throw new UsageError(`unknown command 'policies ${sub}'`);
 }
 
@@ -187,13 +174,13 @@ function policies(argv: string[], io: CliIo): number {
  * `vigil policies docs [--out FILE] [--check]`: the controls reference as Markdown; `--check`
  * compares it with FILE instead and exits 1 when FILE is stale.
  */
-function policiesDocs(argv: string[], io: CliIo): number {
+async function policiesDocs(argv: string[], io: CliIo, app: App): Promise<number> {
   const { values } = parse(argv, { out: { type: "string" }, check: { type: "boolean" } });
   if (values.help === true) {
     io.stdout(POLICIES_DOCS_HELP);
     return 0;
   }
-  const markdown = renderControlsMarkdown(documentedControls(loadCatalogue()));
+  const markdown = renderControlsMarkdown(app.documentedControls(app.loadCatalogue()));
   const out = values.out as string | undefined;
   if (values.check === true) {
     if (out === undefined) throw new UsageError("--check needs --out FILE to compare with");
@@ -213,33 +200,33 @@ function policiesDocs(argv: string[], io: CliIo): number {
   }
   if (out === undefined) io.stdout(markdown);
   else {
-    writeAtomically(out, markdown);
+    (await import("./io.js")).writeAtomically(out, markdown);
     io.stdout(`wrote ${out}\n`);
   }
   return 0;
 }
 
-function policiesValidate(argv: string[], io: CliIo): number {
+function policiesValidate(argv: string[], io: CliIo, app: App): number {
   const { values, positionals } = parse(argv, {}, true);
   if (values.help === true) {
     io.stdout(POLICIES_VALIDATE_HELP);
     return 0;
   }
-  const catalogue = positionals.length === 0 ? loadCatalogue() : loadCatalogue(positionals);
+  const catalogue = positionals.length === 0 ? app.loadCatalogue() : app.loadCatalogue(positionals);
   io.stdout(`${catalogue.controls.length} controls valid\n`);
   return 0;
 }
 
-function policiesTest(argv: string[], io: CliIo): number {
+function policiesTest(argv: string[], io: CliIo, app: App): number {
   const { values } = parse(argv, { controls: { type: "string" }, verbose: { type: "boolean" } });
   if (values.help === true) {
     io.stdout(POLICIES_TEST_HELP);
     return 0;
   }
-  const catalogue = loadCatalogue(
+  const catalogue = app.loadCatalogue(
     values.controls === undefined ? undefined : [values.controls as string],
   );
-  const { results, coverage } = runFixtures(catalogue);
+  const { results, coverage } = app.runFixtures(catalogue);
   const lines: string[] = [];
   lines.push(
     `${"RESULT".padEnd(6)} ${"CONTROL".padEnd(48)} ${"EXPECTED".padEnd(15)} ${"ACTUAL".padEnd(15)} FIXTURE`,
@@ -269,7 +256,7 @@ function policiesTest(argv: string[], io: CliIo): number {
   return misses === 0 ? 0 : 1;
 }
 
-function policiesList(argv: string[], io: CliIo): number {
+function policiesList(argv: string[], io: CliIo, app: App): number {
   const { values } = parse(argv, {
     family: { type: "string" },
     framework: { type: "string" },
@@ -289,7 +276,7 @@ function policiesList(argv: string[], io: CliIo): number {
   const format = (values.format as string | undefined) ?? "table";
   if (format !== "table" && format !== "json")
     throw new UsageError("--format must be table or json");
-  const catalogue = loadCatalogue(
+  const catalogue = app.loadCatalogue(
     values.controls === undefined ? undefined : [values.controls as string],
   );
   const selected = catalogue.controls
@@ -378,11 +365,13 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`--now must be an ISO 8601 date-time, got '${values.now}'`);
     nowMs = parsed;
   }
-  const catalogue = loadCatalogue(
+  const app = await loadApp();
+  const { storeLocation, writeAtomically } = await import("./io.js");
+  const catalogue = app.loadCatalogue(
     values.controls === undefined ? undefined : [values.controls as string],
   );
   const configPath = values.config as string | undefined;
-  const loaded = loadConfig(catalogue, configPath, values.waivers as string | undefined, {
+  const loaded = app.loadConfig(catalogue, configPath, values.waivers as string | undefined, {
     env: io.env ?? {},
   });
   let result: ScanResult;
@@ -393,15 +382,22 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       "--store records a collected estate: use it with --emulate or a live scan",
     );
   if (snapshot !== undefined) {
-    result = scanObservations(catalogue, readSnapshot(snapshot), {
+    result = app.scanObservations(catalogue, app.readSnapshot(snapshot), {
       nowMs: nowMs ?? io.now(),
       clock: io.now,
       loaded,
       snapshot,
-      vigilVersion: vigilVersion(),
+      vigilVersion: app.vigilVersion(),
       ...(configPath !== undefined ? { configPath } : {}),
     });
   } else {
+    const {
+      emulatorFaultOptions,
+      namesSources,
+      openEmulatedEstate,
+      openLiveEstate,
+      progressPrinter,
+    } = await import("./estate.js");
     if (emulated === undefined && !namesSources(loaded.config))
       throw new UsageError(
         "scan needs --snapshot DIR, --emulate DIR, or a config naming what to read (subscriptions, tenantId, clusters.kubeconfig or tls.targets)",
@@ -418,11 +414,11 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
           });
     try {
       const sessionNow = session.now !== undefined ? parseInstant(session.now) : undefined;
-      const estate = await scanEstate(catalogue, session.config, session.deps, {
+      const estate = await app.scanEstate(catalogue, session.config, session.deps, {
         nowMs: nowMs ?? sessionNow ?? io.now(),
         clock: io.now,
         loaded: { ...loaded, config: session.config },
-        vigilVersion: vigilVersion(),
+        vigilVersion: app.vigilVersion(),
         ...(configPath !== undefined ? { configPath } : {}),
         ...(values.quiet === true
           ? {}
@@ -431,16 +427,22 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
       result = estate;
       failedTargets = estate.failedTargets;
       if (storeWanted) {
-        const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
+        const store = await app.openEvidenceStore(storeLocation(values["store-dir"], io));
         try {
-          const recorded = await recordScan(store, catalogue, estate.byTarget, estate.findings, {
-            runId: estate.run.id,
-            trigger: estate.run.trigger,
-            recordedAt: estate.run.completedAt,
-            now: estate.run.now,
-            vigilVersion: estate.run.vigilVersion,
-            config: session.config,
-          });
+          const recorded = await app.recordScan(
+            store,
+            catalogue,
+            estate.byTarget,
+            estate.findings,
+            {
+              runId: estate.run.id,
+              trigger: estate.run.trigger,
+              recordedAt: estate.run.completedAt,
+              now: estate.run.now,
+              vigilVersion: estate.run.vigilVersion,
+              config: session.config,
+            },
+          );
           const seqs = recorded.records.map((r) => r.seq);
           const kinds = new Map<string, number>();
           for (const t of recorded.transitions) kinds.set(t.kind, (kinds.get(t.kind) ?? 0) + 1);
@@ -467,7 +469,7 @@ async function scan(argv: string[], io: CliIo): Promise<number> {
     });
   } else if (format === "ocsf") {
     output = renderOcsf(result.findings, {
-      vigilVersion: vigilVersion(),
+      vigilVersion: app.vigilVersion(),
       controls: catalogue.controls.map((c) => c.control),
     });
   } else output = renderTable(result.findings, result.summary, { all: values.all === true });
@@ -505,10 +507,13 @@ async function verify(argv: string[], io: CliIo): Promise<number> {
   }
   const format = (values.format as string | undefined) ?? "text";
   if (format !== "text" && format !== "json") throw new UsageError("--format must be text or json");
-  if (typeof values.pack === "string") return verifyPack(values.pack, io, { format });
+  if (typeof values.pack === "string")
+    return (await import("./pack.js")).verifyPack(values.pack, io, { format });
   let verification: LedgerVerification;
   try {
-    const store = await openEvidenceStore(storeLocation(values["store-dir"], io));
+    const app = await loadApp();
+    const { storeLocation } = await import("./io.js");
+    const store = await app.openEvidenceStore(storeLocation(values["store-dir"], io));
     try {
       verification = await store.verify();
     } finally {
@@ -567,6 +572,8 @@ async function emulate(argv: string[], io: CliIo): Promise<number> {
     if (!Number.isInteger(port) || port < 0 || port > 65_535)
       throw new UsageError(`--port must be a port number, got '${values.port}'`);
   }
+  const { formatRequestLogEntry, startEmulator } = await import("../emulator/index.js");
+  const { emulatorFaultOptions } = await import("./estate.js");
   const emulator = await startEmulator({
     seedDir: resolve(seedDir),
     port,
