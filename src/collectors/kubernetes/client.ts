@@ -6,20 +6,30 @@
 
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
-import {
-  type ConfigurationOptions,
-  CoreV1Api,
-  CustomObjectsApi,
+import type {
+  ConfigurationOptions,
   KubeConfig,
-  Observable,
-  type ObservableMiddleware,
-  type RequestContext,
+  ObservableMiddleware,
+  RequestContext,
   ResponseContext,
 } from "@kubernetes/client-node";
 import type { ClusterTarget } from "../../core/index.js";
 import type { CallPolicy } from "../call-policy.js";
 import { CollectionError } from "../errors.js";
 import type { KubeObject } from "./types.js";
+
+type KubernetesClient = typeof import("@kubernetes/client-node");
+let kubernetesClient: Promise<KubernetesClient> | undefined;
+
+/**
+ * @kubernetes/client-node, loaded on first use: it takes about a second to load (more than every
+ * other SDK vigil uses together), and most entry points (the gate, reports, the CLI's `policies`)
+ * never read a cluster.
+ */
+function loadKubernetesClient(): Promise<KubernetesClient> {
+  kubernetesClient ??= import("@kubernetes/client-node");
+  return kubernetesClient;
+}
 
 /**
  * How to reach a cluster, as the app's `connect` answers it. For AKS: `server` and `caPem` (from
@@ -57,11 +67,12 @@ function base64(text: string): string {
  * file): one cluster with the given CA and a token user. Kubeconfig: the file (default loading
  * rules when no path) at the context, with `server`/`caPem`/`token` laid over it when given.
  */
-export function buildKubeConfig(
+export async function buildKubeConfig(
   cluster: ClusterTarget,
   connection: KubernetesConnection,
   options: { token?: string; apiCaPem?: readonly string[] } = {},
-): KubeConfig {
+): Promise<KubeConfig> {
+  const { KubeConfig } = await loadKubernetesClient();
   const kc = new KubeConfig();
   const token = connection.token ?? options.token;
   const extraCa = options.apiCaPem ?? [];
@@ -127,6 +138,7 @@ export function trustedCas(extra: readonly string[] | undefined): string[] | und
  * Date objects and drop unknown fields: observations keep the wire shape).
  */
 function rawCapture(
+  { Observable, ResponseContext }: KubernetesClient,
   abortSignal: AbortSignal,
   sink: (body: unknown) => void,
   connections: SharedDispatcher,
@@ -213,13 +225,14 @@ export interface ClusterReader {
  * @throws CollectionError (from the call policy) when a page finally fails, including a 2xx page
  * whose body has no `items` array (`UnexpectedResponse`).
  */
-export function createClusterReader(
+export async function createClusterReader(
   kc: KubeConfig,
   callPolicy: CallPolicy,
   partition: string,
-): ClusterReader {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+): Promise<ClusterReader> {
+  const client = await loadKubernetesClient();
+  const core = kc.makeApiClient(client.CoreV1Api);
+  const custom = kc.makeApiClient(client.CustomObjectsApi);
   const connections: SharedDispatcher = { dispatcher: undefined };
   const page = async (
     kind: ResourceKind,
@@ -229,6 +242,7 @@ export function createClusterReader(
     let raw: unknown;
     const options = callOptions(
       rawCapture(
+        client,
         abortSignal,
         (body) => {
           raw = body;

@@ -197,11 +197,11 @@ export function createKubernetesCollector(
       }
     }
     try {
-      const kc = buildKubeConfig(cluster, connection, {
+      const kc = await buildKubeConfig(cluster, connection, {
         ...(token !== undefined ? { token } : {}),
         ...(settings.apiCaPem !== undefined ? { apiCaPem: settings.apiCaPem } : {}),
       });
-      return { reader: createClusterReader(kc, settings.callPolicy, cluster.name) };
+      return { reader: await createClusterReader(kc, settings.callPolicy, cluster.name) };
     } catch (error) {
       return { failure: failureOf(error, "ConnectionFailed") };
     }
