@@ -42,6 +42,13 @@ export const DEFAULT_MAX_DEQUEUE_COUNT = 5;
  * instance (Functions scale out; a CLI scan into the same account) can go unseen.
  */
 export const STATE_CACHE_TTL_MS = 5_000;
+/**
+ * Past this share of the TTL, a question answered from the cache also starts a new read of its
+ * key in the background: a key asked about steadily is reloaded before it expires, so no question
+ * waits for the store (the gate's p99 under load), while every answer still comes from a read
+ * begun less than the TTL ago.
+ */
+const REFRESH_AFTER_TTL_SHARE = 0.5;
 /** Most reads a state cache keeps (scopes asked about); one more empties it first. */
 const MAX_CACHED_READS = 1024;
 
@@ -54,7 +61,8 @@ export interface CachedRead<T> {
 /**
  * The per-process cache of current-state reads (`withStateCache`). A read is served from memory
  * only when it was loaded after the last write through this runtime began and ended, and less
- * than `ttlMs` ago; concurrent misses of one key share one load.
+ * than `ttlMs` ago; concurrent misses of one key share one load, and a key asked about past half
+ * its TTL is reloaded in the background while the cached read still answers.
  */
 export interface StateCache {
   /** The store whose writes drop this cache: reads use the cache only through this store. */
@@ -118,38 +126,47 @@ export function withStateCache(rt: AppRuntime, options: StateCacheOptions = {}):
     read<T>(key: string, load: () => Promise<T>): Promise<CachedRead<T>> {
       const entry = entries.get(key);
       if (entry !== undefined) {
-        if (monotonic() - entry.at < ttlMs) return Promise.resolve(entry.read as CachedRead<T>);
+        const age = monotonic() - entry.at;
+        if (age < ttlMs) {
+          // A failed background read is not kept; the question after the TTL reads again.
+          if (age >= ttlMs * REFRESH_AFTER_TTL_SHARE) void loadShared(key, load).catch(() => {});
+          return Promise.resolve(entry.read as CachedRead<T>);
+        }
         entries.delete(key);
       }
-      const pending = loading.get(key);
-      if (pending !== undefined && pending.generation === generation)
-        return pending.promise as Promise<CachedRead<T>>;
-      const started = generation;
-      const at = monotonic();
-      // Stamped when the load starts: what it returns is at least as new as that.
-      const readAt = clock();
-      const promise = load().then(
-        (value) => {
-          // The very object every hit hands out, so that callers can tell an unchanged read.
-          const read: CachedRead<T> = { value, readAt };
-          // Kept only when no write began or ended while it loaded: otherwise it may predate it.
-          if (ttlMs > 0 && writing === 0 && generation === started) {
-            // Bounded: clients choose the scopes they ask about.
-            if (entries.size >= MAX_CACHED_READS) entries.clear();
-            entries.set(key, { read, at });
-          }
-          if (loading.get(key)?.promise === promise) loading.delete(key);
-          return read;
-        },
-        (error: unknown) => {
-          if (loading.get(key)?.promise === promise) loading.delete(key);
-          throw error;
-        },
-      );
-      if (ttlMs > 0 && writing === 0) loading.set(key, { generation: started, promise });
-      return promise;
+      return loadShared(key, load);
     },
   };
+  /** A load of `key`, or the one in flight since the last write; kept when no write overlapped. */
+  function loadShared<T>(key: string, load: () => Promise<T>): Promise<CachedRead<T>> {
+    const pending = loading.get(key);
+    if (pending !== undefined && pending.generation === generation)
+      return pending.promise as Promise<CachedRead<T>>;
+    const started = generation;
+    const at = monotonic();
+    // Stamped when the load starts: what it returns is at least as new as that.
+    const readAt = clock();
+    const promise = load().then(
+      (value) => {
+        // The very object every hit hands out, so that callers can tell an unchanged read.
+        const read: CachedRead<T> = { value, readAt };
+        // Kept only when no write began or ended while it loaded: otherwise it may predate it.
+        if (ttlMs > 0 && writing === 0 && generation === started) {
+          // Bounded: clients choose the scopes they ask about.
+          if (entries.size >= MAX_CACHED_READS) entries.clear();
+          entries.set(key, { read, at });
+        }
+        if (loading.get(key)?.promise === promise) loading.delete(key);
+        return read;
+      },
+      (error: unknown) => {
+        if (loading.get(key)?.promise === promise) loading.delete(key);
+        throw error;
+      },
+    );
+    if (ttlMs > 0 && writing === 0) loading.set(key, { generation: started, promise });
+    return promise;
+  }
   return { ...rt, store, stateCache: cache };
 }
 

@@ -2,8 +2,9 @@
  * The per-process state cache behind the gate and the findings API (`withStateCache`), over vigil's
  * store on Azurite: a write through the runtime shows in the very next answer (never a stale
  * `pass`), also when it lands while a read is in flight; a write by another instance shows once
- * the TTL has run out; the age check uses the time of the question; a failed read is not kept; and
- * concurrent misses share one read of the store.
+ * the TTL has run out; the age check uses the time of the question; a failed read is not kept;
+ * concurrent misses share one read of the store; and a key asked about past half its TTL is
+ * reloaded in the background.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import {
@@ -204,6 +205,65 @@ describe("the gate through the state cache", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => decideGate(rt, { scope })));
 
     expect(answers.map((a) => a.decision)).toEqual(Array(20).fill("fail"));
+    expect(reads).toBe(1);
+  });
+
+  it("reloads a key asked about past half its TTL in the background, so no later question waits", async () => {
+    const scope = uniqueName("ahead");
+    let reads = 0;
+    let reachable = true;
+    const counting: AppStore = {
+      ...raw,
+      listState(s) {
+        reads += 1;
+        if (!reachable) throw new Error("503 ServerBusy");
+        return raw.listState(s);
+      },
+    };
+    const { rt, mono } = runtime(counting);
+    await record(rt.store, scope, "pass", "run-1");
+    await decideGate(rt, { scope });
+
+    // Another instance turns the pair failing. Half the TTL later a question is still answered
+    // from the cache, and starts the reload; questions at that moment see its result once it is in.
+    await record(raw, scope, "fail", "run-2");
+    mono.now += STATE_CACHE_TTL_MS / 2;
+    const early = await decideGate(rt, { scope });
+    let reloaded = early;
+    while (reloaded.decision === "pass") {
+      await new Promise((r) => setImmediate(r));
+      reloaded = await decideGate(rt, { scope });
+    }
+    const readsAfterReload = reads;
+    // Past the first read's TTL, with the store unreachable: the background read answers; the
+    // reload this question starts fails quietly.
+    reachable = false;
+    mono.now += STATE_CACHE_TTL_MS / 2 + 1;
+    const late = await decideGate(rt, { scope });
+
+    expect(early.decision).toBe("pass");
+    expect(reloaded.decision).toBe("fail");
+    expect(readsAfterReload).toBe(2);
+    expect(late.decision).toBe("fail");
+    expect(reads).toBe(3);
+  });
+
+  it("does not reload in the background before half the TTL", async () => {
+    const scope = uniqueName("young");
+    let reads = 0;
+    const counting: AppStore = {
+      ...raw,
+      listState(s) {
+        reads += 1;
+        return raw.listState(s);
+      },
+    };
+    const { rt, mono } = runtime(counting);
+    await record(rt.store, scope, "pass", "run-1");
+    await decideGate(rt, { scope });
+    mono.now += STATE_CACHE_TTL_MS / 2 - 1;
+    await decideGate(rt, { scope });
+
     expect(reads).toBe(1);
   });
 
