@@ -106,9 +106,15 @@ export async function startBlobStore(
     if (keys.size > 0) {
       env.AZURITE_ACCOUNTS = [...keys].map(([name, key]) => `${name}:${key}`).join(";");
     }
+    // An orphaned Azurite would keep its port and memory after this process ends. On a normal
+    // exit the handler below kills it; when this process ends without running exit handlers
+    // (SIGKILL, a terminated worker thread), the pipe on Azurite's stdin closes and the guard
+    // loaded before Azurite exits it (as vigil's local store does for its own Azurite).
     child = spawn(
       process.execPath,
       [
+        "--import",
+        PARENT_GUARD,
         azuriteBlobEntry(),
         "--blobHost",
         options.host,
@@ -126,7 +132,7 @@ export async function startBlobStore(
         "--key",
         keyFile,
       ],
-      { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: workDir, env, stdio: ["pipe", "pipe", "pipe"] },
     );
     process.on("exit", killOnExit);
     const port = await waitForPort(child, options.startTimeoutInMs ?? 30_000);
@@ -296,3 +302,7 @@ function hostForUrl(host: string): string {
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Loaded into the Azurite process: it exits when its parent's end of the stdin pipe closes. */
+const PARENT_GUARD =
+  "data:text/javascript,process.stdin.on('end',()=>process.exit(0));process.stdin.on('error',()=>process.exit(0));process.stdin.resume();";

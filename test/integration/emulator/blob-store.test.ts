@@ -1,6 +1,7 @@
 /** Azurite as the emulator starts it: HTTPS with the emulator CA, basic OAuth, seeded blobs. */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
@@ -176,4 +177,66 @@ describe("startBlobStore with a bad seed", () => {
     await expect(started).rejects.toThrow(join(dir, "stacc", "Bad_Container"));
     rmSync(dir, { recursive: true, force: true });
   });
+});
+
+/** Live (not zombie) Azurite processes whose parent is `ppid`, from /proc (Linux). */
+function azuriteChildren(ppid: number): number[] {
+  const live: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(join("/proc", entry, "stat"), "utf8");
+    } catch {
+      continue; // exited between the listing and the read
+    }
+    // Fields after the parenthesised command name: state, ppid, …
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[1]) !== ppid || fields[0] === "Z") continue;
+    // The child's other children (tsx's esbuild service) are not Azurite.
+    try {
+      if (readFileSync(join("/proc", entry, "cmdline"), "utf8").includes("azurite"))
+        live.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return live;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+describe.runIf(process.platform === "linux")("the emulator's Azurite, orphaned", () => {
+  it("exits when the process that started it is killed outright", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "../../support/blob-store-child.ts"), seedDir],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      child.once("exit", (code) => reject(new Error(`the child exited early (${code})`)));
+      child.stdout?.on("data", (chunk: Buffer) => {
+        if (chunk.toString().includes("ready")) resolve();
+      });
+    });
+    let azurite: number[];
+    try {
+      azurite = azuriteChildren(child.pid as number);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    expect(azurite).toHaveLength(1);
+
+    // Bounded by the test's timeout: an Azurite without the guard never exits.
+    while (alive(azurite[0] as number)) await new Promise((r) => setTimeout(r, 50));
+
+    expect(alive(azurite[0] as number)).toBe(false);
+  }, 60_000);
 });
