@@ -23,13 +23,15 @@
  * observations and findings are counted as it is evaluated, as a queue worker handles one target.
  *
  * Run: npm run bench:sweep   (options: --scale 0.1, --subscriptions N, --latency 20-50 (or 0),
- *      --no-throttle, --keep (keep the generated seed). Profile both processes with
+ *      --no-throttle, --keep (keep the generated seed), --heap-snapshot FILE (written right after
+ *      the sweep). Profile both processes with
  *      node --cpu-prof --import tsx bench/sweep.bench.ts)
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { writeHeapSnapshot } from "node:v8";
 import {
   createEstateDeps,
   loadCatalogue,
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
       "no-throttle": { type: "boolean", default: false },
       keep: { type: "boolean", default: false },
       concurrency: { type: "string" },
+      "heap-snapshot": { type: "string" },
     },
   });
   const [minText, maxText] = (values.latency ?? "20-50").split("-");
@@ -346,6 +349,9 @@ async function main(): Promise<void> {
     const loadAfter = loadavg()[0] ?? 0;
     clearInterval(sampler);
     const after = process.memoryUsage();
+    // What the sweep left reachable (the result is still held here, as a caller would hold it).
+    if (values["heap-snapshot"] !== undefined)
+      console.log(`sweep: heap snapshot ${writeHeapSnapshot(values["heap-snapshot"])}`);
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     const maxRss = process.resourceUsage().maxRSS * 1024;
     const { summary } = await request<{ summary: RequestSummary }>(
