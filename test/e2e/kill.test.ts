@@ -17,11 +17,12 @@
  * folder first changes (Azurite starting, then snapshots, records and index rows being written).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { type Dirent, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { type Dirent, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRandom } from "../../src/emulator/faults.js";
 import { ROOT, tempDir, vigil } from "../support/cli.js";
+import { liveProcesses } from "../support/processes.js";
 
 const MIN_DELAY_MS = 1_000;
 const MAX_DELAY_MS = 7_000;
@@ -107,22 +108,9 @@ async function firstChange(dir: string, before: string, child: ChildProcess): Pr
 
 /** Processes of group `pgid` that are still running (zombies awaiting a reaper do not count). */
 function liveMembers(pgid: number): number[] {
-  const live: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(join("/proc", entry, "stat"), "utf8");
-    } catch (error) {
-      // Exited between the listing and the read.
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw error;
-    }
-    // Fields after the parenthesised command name: state, ppid, pgrp, …
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[2]) === pgid && fields[0] !== "Z") live.push(Number(entry));
-  }
-  return live;
+  return liveProcesses()
+    .filter((p) => p.pgrp === pgid)
+    .map((p) => p.pid);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -67,6 +67,23 @@ function runtime(store: AppStore = raw, evaluationTime = () => Date.parse(NOW)) 
   return { rt: withStateCache(base, { monotonic: () => mono.now }), mono };
 }
 
+/**
+ * `raw` with its `listState` calls (one per read of a scope's rows) counted; while `reachable` is
+ * false they fail as a busy store would.
+ */
+function countingStore() {
+  const counter = { reads: 0, reachable: true, store: raw };
+  counter.store = {
+    ...raw,
+    listState(s) {
+      counter.reads += 1;
+      if (!counter.reachable) throw new Error("503 ServerBusy");
+      return raw.listState(s);
+    },
+  };
+  return counter;
+}
+
 /** Record `status` for the scope's one pair and mark the scope evaluated, through `store`. */
 async function record(store: AppStore, scope: string, status: Status, runId: string) {
   await store.applyFindings(scope, runId, NOW, [finding(scope, status)]);
@@ -191,35 +208,21 @@ describe("the gate through the state cache", () => {
 
   it("reads each scope once for many concurrent questions", async () => {
     const scope = uniqueName("burst");
-    let reads = 0;
-    const counting: AppStore = {
-      ...raw,
-      listState(s) {
-        reads += 1;
-        return raw.listState(s);
-      },
-    };
+    const counter = countingStore();
+    const counting = counter.store;
     const { rt } = runtime(counting);
     await record(rt.store, scope, "fail", "run-1");
 
     const answers = await Promise.all(Array.from({ length: 20 }, () => decideGate(rt, { scope })));
 
     expect(answers.map((a) => a.decision)).toEqual(Array(20).fill("fail"));
-    expect(reads).toBe(1);
+    expect(counter.reads).toBe(1);
   });
 
   it("reloads a key asked about past half its TTL in the background, so no later question waits", async () => {
     const scope = uniqueName("ahead");
-    let reads = 0;
-    let reachable = true;
-    const counting: AppStore = {
-      ...raw,
-      listState(s) {
-        reads += 1;
-        if (!reachable) throw new Error("503 ServerBusy");
-        return raw.listState(s);
-      },
-    };
+    const counter = countingStore();
+    const counting = counter.store;
     const { rt, mono } = runtime(counting);
     await record(rt.store, scope, "pass", "run-1");
     await decideGate(rt, { scope });
@@ -234,10 +237,10 @@ describe("the gate through the state cache", () => {
       await new Promise((r) => setImmediate(r));
       reloaded = await decideGate(rt, { scope });
     }
-    const readsAfterReload = reads;
+    const readsAfterReload = counter.reads;
     // Past the first read's TTL, with the store unreachable: the background read answers; the
     // reload this question starts fails quietly.
-    reachable = false;
+    counter.reachable = false;
     mono.now += STATE_CACHE_TTL_MS / 2 + 1;
     const late = await decideGate(rt, { scope });
 
@@ -245,26 +248,20 @@ describe("the gate through the state cache", () => {
     expect(reloaded.decision).toBe("fail");
     expect(readsAfterReload).toBe(2);
     expect(late.decision).toBe("fail");
-    expect(reads).toBe(3);
+    expect(counter.reads).toBe(3);
   });
 
   it("does not reload in the background before half the TTL", async () => {
     const scope = uniqueName("young");
-    let reads = 0;
-    const counting: AppStore = {
-      ...raw,
-      listState(s) {
-        reads += 1;
-        return raw.listState(s);
-      },
-    };
+    const counter = countingStore();
+    const counting = counter.store;
     const { rt, mono } = runtime(counting);
     await record(rt.store, scope, "pass", "run-1");
     await decideGate(rt, { scope });
     mono.now += STATE_CACHE_TTL_MS / 2 - 1;
     await decideGate(rt, { scope });
 
-    expect(reads).toBe(1);
+    expect(counter.reads).toBe(1);
   });
 
   it("gives the same answer object for a repeated question until a read behind it changes", async () => {
@@ -290,14 +287,8 @@ describe("the gate through the state cache", () => {
 
   it("reads the store on every question when the cache is off (TTL 0)", async () => {
     const scope = uniqueName("off");
-    let reads = 0;
-    const counting: AppStore = {
-      ...raw,
-      listState(s) {
-        reads += 1;
-        return raw.listState(s);
-      },
-    };
+    const counter = countingStore();
+    const counting = counter.store;
     const base = runtime(counting).rt;
     const rt = withStateCache({ ...base, stateCache: undefined, store: counting }, { ttlMs: 0 });
     await record(raw, scope, "pass", "run-1");
@@ -305,7 +296,7 @@ describe("the gate through the state cache", () => {
     await record(raw, scope, "fail", "run-2");
 
     expect((await decideGate(rt, { scope })).decision).toBe("fail");
-    expect(reads).toBe(2);
+    expect(counter.reads).toBe(2);
   });
 });
 

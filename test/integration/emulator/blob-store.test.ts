@@ -1,7 +1,7 @@
 /** Azurite as the emulator starts it: HTTPS with the emulator CA, basic OAuth, seeded blobs. */
 
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
@@ -15,6 +15,7 @@ import {
 import { createCertificateAuthority } from "../../../src/emulator/certificates.js";
 import { SeedError } from "../../../src/emulator/errors.js";
 import { createStaticToken } from "../../../src/emulator/token.js";
+import { commandLine, liveProcesses } from "../../support/processes.js";
 
 const TENANT = "11111111-2222-3333-4444-555555555555";
 const ca = createCertificateAuthority();
@@ -179,38 +180,15 @@ describe("startBlobStore with a bad seed", () => {
   });
 });
 
-/** Live (not zombie) Azurite processes whose parent is `ppid`, from /proc (Linux). */
+/** Live Azurite processes whose parent is `ppid`. */
 function azuriteChildren(ppid: number): number[] {
-  const live: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(join("/proc", entry, "stat"), "utf8");
-    } catch {
-      continue; // exited between the listing and the read
-    }
-    // Fields after the parenthesised command name: state, ppid, …
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (Number(fields[1]) !== ppid || fields[0] === "Z") continue;
-    // The child's other children (tsx's esbuild service) are not Azurite.
-    try {
-      if (readFileSync(join("/proc", entry, "cmdline"), "utf8").includes("azurite"))
-        live.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return live;
+  return liveProcesses()
+    .filter((p) => p.ppid === ppid && commandLine(p.pid).includes("azurite"))
+    .map((p) => p.pid);
 }
 
 function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
-  } catch {
-    return false;
-  }
+  return liveProcesses().some((p) => p.pid === pid);
 }
 
 describe.runIf(process.platform === "linux")("the emulator's Azurite, orphaned", () => {
