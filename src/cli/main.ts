@@ -12,6 +12,7 @@ import {
   parseInstant,
   SEVERITIES,
   type Severity,
+  VigilError,
 } from "../core/index.js";
 import type { RunningEmulator } from "../emulator/index.js";
 import {
@@ -87,11 +88,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   try {
     return await dispatch([...argv], io);
   } catch (error) {
-    return reportError(error, io);
+    return await reportError(error, io);
   }
 }
 
-function reportError(error: unknown, io: CliIo): number {
+async function reportError(error: unknown, io: CliIo): Promise<number> {
   if (error instanceof UsageError) {
     io.stderr(`vigil: ${error.message}\nRun 'vigil --help' for usage.\n`);
     return 2;
@@ -102,8 +103,12 @@ function reportError(error: unknown, io: CliIo): number {
     );
     return 2;
   }
-  // A FileAccessError comes from the use cases, so they are loaded when there is one.
-  if (error instanceof InputError || (app !== undefined && error instanceof app.FileAccessError)) {
+  // A FileAccessError is the use cases' (thrown by them or by a command module built on them, so
+  // they are loaded by then; loading them here costs nothing more).
+  if (
+    error instanceof InputError ||
+    (error instanceof VigilError && error instanceof (await loadApp()).FileAccessError)
+  ) {
     io.stderr(`vigil: ${terminalSafe(error.message)}\n`);
     return 2;
   }

@@ -10,7 +10,7 @@ import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CliIo } from "../../src/cli/main.js";
+import { type CliIo, main } from "../../src/cli/main.js";
 import { reportCommand } from "../../src/cli/report.js";
 import { CHROMIUM_ARGS } from "../../src/reports/index.js";
 import { ROOT, tempDir, vigil } from "../support/cli.js";
@@ -209,6 +209,37 @@ describe("vigil report over a recorded demo run", () => {
 
     expect(code).toBe(2);
     expect(stderr).toMatch(/needs Chromium, and none was found/);
+  });
+
+  it("exits 2 naming the file when --out cannot be written, through the CLI's entry", async () => {
+    let stderr = "";
+    const out = join(p.dir, "no-such-folder", "r.csv");
+    const code = await main(
+      [
+        "report",
+        "--framework",
+        "all",
+        "--format",
+        "csv",
+        "--out",
+        out,
+        "--store-dir",
+        join(p.dir, "store"),
+        "--config",
+        join(ROOT, "estates", "demo", "vigil.config.json"),
+      ],
+      {
+        stdout: () => {},
+        stderr: (t) => {
+          stderr += t;
+        },
+        now: () => Date.now(),
+        env: {},
+      },
+    );
+
+    expect(code).toBe(2);
+    expect(stderr).toBe(`vigil: cannot write ${out}: ENOENT\n`);
   });
 });
 
