@@ -37,9 +37,9 @@ import {
 } from "./help.js";
 
 /**
- * The use cases, with the Azure SDKs, the store and the collectors behind them: loaded by the
- * commands that use them, after their arguments are checked, so that help and usage errors answer
- * without loading them (test/unit/cli/startup.test.ts).
+ * The use cases, with the Azure SDKs, the store and the collectors behind them: loaded only by the
+ * commands that use them (`scan` and `verify` once their arguments are checked), so that help and
+ * usage errors answer without loading them (test/unit/cli/startup.test.ts).
  */
 type App = typeof import("../app/index.js");
 let app: App | undefined;
