@@ -42,10 +42,10 @@ import {
  * usage errors answer without loading them (test/unit/cli/startup.test.ts).
  */
 type App = typeof import("../app/index.js");
-let app: App | undefined;
+let loadedApp: App | undefined;
 async function loadApp(): Promise<App> {
-  app ??= await import("../app/index.js");
-  return app;
+  loadedApp ??= await import("../app/index.js");
+  return loadedApp;
 }
 
 /** Where the CLI writes; tests pass buffers. */
@@ -168,11 +168,9 @@ async function policies(argv: string[], io: CliIo): Promise<number> {
     io.stdout(POLICIES_HELP);
     return sub === undefined ? 2 : 0;
   }
-  if (sub === "validate") return policiesValidate(rest, io, await loadApp());
-  if (sub === "test") return policiesTest(rest, io, await loadApp());
-  if (sub === "list") return policiesList(rest, io, await loadApp());
-  if (sub === "docs") return policiesDocs(rest, io, await loadApp());
-  throw new UsageError(`unknown command 'policies ${sub}'`);
+  const command = POLICIES_COMMANDS.get(sub);
+  if (command === undefined) throw new UsageError(`unknown command 'policies ${sub}'`);
+  return command(rest, io, await loadApp());
 }
 
 /**
@@ -323,6 +321,17 @@ function policiesList(argv: string[], io: CliIo, app: App): number {
   io.stdout(`${lines.join("\n")}\n`);
   return 0;
 }
+
+/** The `policies` subcommands; each reads the catalogue through the use cases. */
+const POLICIES_COMMANDS = new Map<
+  string,
+  (argv: string[], io: CliIo, app: App) => number | Promise<number>
+>([
+  ["validate", policiesValidate],
+  ["test", policiesTest],
+  ["list", policiesList],
+  ["docs", policiesDocs],
+]);
 
 async function scan(argv: string[], io: CliIo): Promise<number> {
   const { values } = parse(argv, {
